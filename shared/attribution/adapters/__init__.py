@@ -1,0 +1,1 @@
+"""Adapters for the ports in ``attribution.ports``: Google Cloud and embedded families."""

@@ -1,0 +1,157 @@
+"""The embedded warehouse: DuckDB, running the same BigQuery SQL through sqlglot."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from attribution.errors import TransientError
+from attribution.ports import Row
+from attribution.tables import TableSpec, table_spec, to_arrow
+
+
+@lru_cache(maxsize=512)
+def to_duckdb(sql_text: str) -> tuple[str, ...]:
+    """Transpile BigQuery SQL to DuckDB; one ALTER per action, as DuckDB requires."""
+    statements: list[str] = []
+    for tree in sqlglot.parse(sql_text, read="bigquery"):
+        if tree is None:
+            continue
+        if isinstance(tree, exp.Alter) and len(tree.args.get("actions") or []) > 1:
+            for action in tree.args["actions"]:
+                single = tree.copy()
+                single.set("actions", [action.copy()])
+                statements.append(single.sql(dialect="duckdb"))
+        else:
+            statements.append(tree.sql(dialect="duckdb"))
+    return tuple(statements)
+
+
+class DuckDBWarehouse:
+    """One DuckDB database file per process; a lock makes keyed inserts exact."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._connection = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            raise TransientError(f"DuckDB database {self.path} is unavailable: {exc}") from exc
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._connection.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        statements = to_duckdb(sql)
+        cursor = self._cursor()
+        for statement in statements[:-1]:
+            cursor.execute(statement, _used(statement, params))
+        result = cursor.execute(statements[-1], _used(statements[-1], params))
+        if result.description is None:
+            return []
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        statements = to_duckdb(sql)
+        cursor = self._cursor()
+        return cursor.execute(statements[-1], _used(statements[-1], params)).to_arrow_table()
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with self._write_lock:
+            cursor = self._cursor()
+            for statement in to_duckdb(sql):
+                cursor.execute(statement, _used(statement, params))
+
+    def table_columns(self, table: str) -> list[str] | None:
+        rows = self._cursor().execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = $t AND table_schema = current_schema() ORDER BY ordinal_position",
+            {"t": table},
+        ).fetchall()
+        return [r[0] for r in rows] or None
+
+    def create_table(self, table: str) -> None:
+        self.create_table_from(table_spec(table))
+
+    def create_table_from(self, spec: TableSpec, columns: Sequence[str] | None = None) -> None:
+        chosen = [spec.column(c) for c in columns] if columns else None
+        with self._write_lock:
+            self._cursor().execute(spec.duckdb_ddl(chosen))
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]] | pa.Table) -> None:
+        data = self._arrow(table, rows)
+        if data.num_rows == 0:
+            return
+        with self._write_lock:
+            cursor = self._cursor()
+            cursor.register("incoming_rows", data)
+            try:
+                cursor.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming_rows')
+            finally:
+                cursor.unregister("incoming_rows")
+
+    def insert_new_rows(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, Any]] | pa.Table,
+        key: Sequence[str],
+    ) -> int:
+        data = self._arrow(table, rows)
+        if data.num_rows == 0:
+            return 0
+        match = " AND ".join(f'existing."{k}" = incoming."{k}"' for k in key)
+        partition = ", ".join(f'"{k}"' for k in key)
+        with self._write_lock:
+            cursor = self._cursor()
+            cursor.register("incoming_rows", data)
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                inserted = cursor.execute(
+                    f'INSERT INTO "{table}" BY NAME '
+                    f"SELECT * EXCLUDE (_n) FROM ("
+                    f"  SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition}) AS _n"
+                    f"  FROM incoming_rows) AS incoming "
+                    f'WHERE _n = 1 AND NOT EXISTS (SELECT 1 FROM "{table}" AS existing '
+                    f"WHERE {match})"
+                ).fetchone()
+                cursor.execute("COMMIT")
+            except Exception:
+                cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.unregister("incoming_rows")
+        return int(inserted[0]) if inserted else 0
+
+    @staticmethod
+    def _arrow(table: str, rows: Sequence[Mapping[str, Any]] | pa.Table) -> pa.Table:
+        if isinstance(rows, pa.Table):
+            return rows
+        return to_arrow(table_spec(table), rows)
+
+
+def _used(statement: str, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """DuckDB refuses parameters a statement does not name; pass only the named ones."""
+    if not params:
+        return None
+    used = {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", statement)}
+    return used or None

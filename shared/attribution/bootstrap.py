@@ -1,0 +1,138 @@
+"""The one place that wires ports to adapters, from Settings.
+
+Entry points call ``app()``; it is built once per process (warm instances reuse clients)
+and the CLI shares the very same instance, so in-process events reach the same warehouse.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from attribution.config import Backend, Settings, load_settings
+from attribution.logs import configure_logging
+from attribution.ports import Notifier, ObjectStore, Publisher, Warehouse
+from attribution.registry import CardRegistry
+
+
+@dataclass
+class App:
+    settings: Settings
+    warehouse: Warehouse
+    publisher: Publisher
+    notifier: Notifier
+    _stores: dict[str, ObjectStore] = field(default_factory=dict)
+
+    def store(self, bucket: str) -> ObjectStore:
+        if bucket not in self._stores:
+            self._stores[bucket] = _make_store(self.settings, bucket)
+        return self._stores[bucket]
+
+    @property
+    def models(self) -> ObjectStore:
+        return self.store(self.settings.models_bucket)
+
+    @property
+    def cards(self) -> ObjectStore:
+        return self.store(self.settings.cards_bucket)
+
+    @property
+    def registry(self) -> CardRegistry:
+        return CardRegistry(self.warehouse)
+
+    def card_publisher(self) -> Any:
+        from attribution.upload import CardPublisher
+
+        return CardPublisher(
+            settings=self.settings,
+            models=self.models,
+            cards=self.cards,
+            registry=self.registry,
+            publisher=self.publisher,
+            notifier=self.notifier,
+        )
+
+
+def _make_store(settings: Settings, bucket: str) -> ObjectStore:
+    if settings.backend is Backend.GCP:
+        from attribution.adapters.gcs_store import GcsStore
+
+        return GcsStore(bucket, project=settings.project)
+    from attribution.adapters.local_bucket import LocalBucket
+
+    return LocalBucket(settings.bucket_root, bucket)
+
+
+def _make_warehouse(settings: Settings) -> Warehouse:
+    if settings.backend is Backend.GCP:
+        from attribution.adapters.bigquery_warehouse import BigQueryWarehouse
+
+        return BigQueryWarehouse(
+            project=settings.project, dataset=settings.dataset, location=settings.bq_location
+        )
+    from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
+
+    from attribution.migrations import migrate
+
+    warehouse = DuckDBWarehouse(settings.warehouse_path)
+    migrate(warehouse)
+    return warehouse
+
+
+def _make_publisher(settings: Settings) -> Publisher:
+    if settings.backend is Backend.GCP:
+        from attribution.adapters.pubsub_publisher import PubSubPublisher
+
+        if not settings.project:
+            raise ValueError("GCP_PROJECT must be set when ATTRIBUTION_BACKEND=gcp")
+        return PubSubPublisher(settings.project)
+    from attribution.adapters.inprocess_bus import InProcessBus
+
+    env_values = {
+        "PREDICTION_BATCHES_TOPIC": settings.prediction_batches_topic,
+        "VERIFICATION_REQUESTS_TOPIC": settings.verification_requests_topic,
+        "MODEL_CARDS_TOPIC": settings.model_cards_topic,
+        "MODELS_BUCKET": settings.models_bucket,
+    }
+    return InProcessBus(
+        settings.home / "bus",
+        topic_for_env=env_values.get,
+        bucket_for_env=env_values.get,
+    )
+
+
+def _make_notifier(settings: Settings) -> Notifier:
+    from attribution.adapters.console_notifier import ConsoleNotifier
+
+    return ConsoleNotifier()
+
+
+def build_app(settings: Settings) -> App:
+    configure_logging(settings.log_level)
+    return App(
+        settings=settings,
+        warehouse=_make_warehouse(settings),
+        publisher=_make_publisher(settings),
+        notifier=_make_notifier(settings),
+    )
+
+
+_lock = threading.Lock()
+_app: App | None = None
+
+
+def app() -> App:
+    """The process's App, built on first use from the environment."""
+    global _app
+    with _lock:
+        if _app is None:
+            _app = build_app(load_settings())
+        return _app
+
+
+def use_app(instance: App | None) -> None:
+    """Install (or clear) the process's App: for the CLI and tests."""
+    global _app
+    with _lock:
+        _app = instance

@@ -1,0 +1,170 @@
+"""``train``, ``upload``, ``card``, ``cards``: making models and publishing their cards."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from attribution.bootstrap import App
+from attribution.cli.output import print_json, print_table
+from attribution.config import Backend
+from attribution.errors import PermanentError
+from attribution.extraction import extract_card
+from attribution.objects import StoredObject
+from attribution.training import TrainingSpec, train_model
+
+
+def add_parsers(sub: Any) -> None:
+    train = sub.add_parser("train", help="train a CatBoost model on synthetic NBA-like data")
+    train.add_argument("--out", required=True, type=Path)
+    train.add_argument("--system-id", default="catboost_v9")
+    train.add_argument("--training-start", type=date.fromisoformat, default=date(2025, 11, 2))
+    train.add_argument("--training-end", type=date.fromisoformat, default=date(2026, 1, 31))
+    train.add_argument("--expected-mae", type=float, default=4.12)
+    train.add_argument("--expected-hit-rate", type=float, default=74.6)
+    train.add_argument("--trained-at", default=None, help="RFC 3339; default: CatBoost's own")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--rows", type=int, default=20_000, help="training rows")
+    train.add_argument("--iterations", type=int, default=300, help="trees")
+    train.add_argument("--depth", type=int, default=6)
+    train.add_argument(
+        "--no-facts", action="store_true", help="embed no declared facts (an incomplete card)"
+    )
+    train.set_defaults(handler=cmd_train)
+
+    upload = sub.add_parser("upload", help="upload a .cbm into the models bucket")
+    upload.add_argument("file", type=Path)
+    upload.add_argument("--name", help="object file name (default: the file's name)")
+    upload.add_argument(
+        "--meta", action="append", default=[], metavar="KEY=VALUE", help="custom object metadata"
+    )
+    upload.set_defaults(handler=cmd_upload)
+
+    card = sub.add_parser("card", help="extract and print a model's card; publish nothing")
+    card.add_argument("file", type=Path)
+    card.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
+    card.set_defaults(handler=cmd_card)
+
+    cards = sub.add_parser("cards", help="the card registry, rejected uploads included")
+    cards.add_argument("--system-id")
+    cards.set_defaults(handler=cmd_cards)
+
+
+def _meta(pairs: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PermanentError("bad_argument", f"--meta {pair!r} is not KEY=VALUE")
+        result[key] = value
+    return result
+
+
+def cmd_train(app: App | None, args: argparse.Namespace) -> int:
+    spec = TrainingSpec(
+        system_id=args.system_id,
+        training_start=args.training_start,
+        training_end=args.training_end,
+        expected_mae=args.expected_mae,
+        expected_hit_rate=args.expected_hit_rate,
+        trained_at=args.trained_at,
+        seed=args.seed,
+        rows=args.rows,
+        iterations=args.iterations,
+        depth=args.depth,
+    )
+    path = train_model(spec, args.out, declare_facts=not args.no_facts)
+    result = {"model": str(path), "size_bytes": path.stat().st_size, "system_id": args.system_id}
+    if args.json:
+        print_json(result)
+    else:
+        print(f"trained {path} ({result['size_bytes']} bytes) for {args.system_id}")
+    return 0
+
+
+def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    data = args.file.read_bytes()
+    name = app.settings.models_prefix + (args.name or args.file.name)
+    stored = app.models.write(name, data, metadata=_meta(args.meta))
+    if app.settings.backend is Backend.GCP:
+        result: dict[str, Any] = {"uploaded": stored.uri, "generation": stored.generation}
+        print_json(result) if args.json else print(f"uploaded {stored.uri}; the trigger takes it")
+        return 0
+    from attribution.adapters.inprocess_bus import InProcessBus
+
+    bus = app.publisher
+    assert isinstance(bus, InProcessBus)
+    bus.object_finalized(stored)
+    card = app.registry.for_object_bytes(stored.uri, _sha256(data))
+    if card is not None:
+        if args.json:
+            print_json({"uploaded": stored.uri, "card": card.to_document()})
+        else:
+            print(f"uploaded {stored.uri}")
+            _print_card(card.to_document())
+        return 0
+    rejects = [r for r in app.registry.rejects() if r["object_uri"] == stored.uri]
+    reason = rejects[-1]["error"] if rejects else "no card was published"
+    if args.json:
+        print_json({"uploaded": stored.uri, "rejected": reason})
+    else:
+        print(f"uploaded {stored.uri}, but it was REJECTED: {reason}")
+    return 2
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _print_card(document: dict[str, Any]) -> None:
+    order = [
+        "card_id", "status", "system_id", "model_file_name", "model_uri", "model_generation",
+        "model_sha256", "size_bytes", "training_start_date", "training_end_date",
+        "expected_mae", "expected_hit_rate", "trained_at", "uploaded_at", "catboost_version",
+        "loss_function", "tree_count", "missing_facts", "fact_sources", "conflicts",
+    ]
+    width = max(len(k) for k in order)
+    for key in order:
+        value = document.get(key)
+        if value in (None, [], {}) and key in ("missing_facts", "conflicts"):
+            continue
+        print(f"  {key.ljust(width)}  {value if value is not None else '-'}")
+    print(f"  {'feature_names'.ljust(width)}  {', '.join(document.get('feature_names', []))}")
+
+
+def cmd_card(app: App | None, args: argparse.Namespace) -> int:
+    data = args.file.read_bytes()
+    obj = StoredObject(bucket="local-file", name=args.file.name, metadata=_meta(args.meta))
+    max_bytes = app.settings.max_model_bytes if app else 1024**3
+    card = extract_card(data, obj, max_bytes=max_bytes)
+    if args.json:
+        print_json(card.to_document())
+    else:
+        _print_card(card.to_document())
+    return 0
+
+
+def cmd_cards(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    cards = app.registry.list(args.system_id)
+    rejects = app.registry.rejects()
+    if args.json:
+        print_json({"cards": cards, "rejected_uploads": rejects})
+        return 0
+    print("Model cards")
+    print_table(
+        cards,
+        [
+            "card_id", "system_id", "model_file_name", "status", "training_start_date",
+            "training_end_date", "expected_mae", "expected_hit_rate", "tree_count",
+            "registered_at",
+        ],
+    )
+    print("\nRejected uploads")
+    print_table(rejects, ["object_uri", "error_code", "error", "rejected_at"])
+    return 0

@@ -1,0 +1,99 @@
+"""Settings from the environment, read once per process; every knob has a default.
+
+Precedence: an explicit argument (tests, CLI flags) over the environment over the default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+
+class Backend(StrEnum):
+    EMBEDDED = "embedded"
+    GCP = "gcp"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} must be a whole number") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} must be a number") from None
+
+
+def _prefix(raw: str) -> str:
+    raw = raw.strip("/")
+    return f"{raw}/" if raw else ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: Backend = Backend.EMBEDDED
+    home: Path = field(default_factory=lambda: Path(".attribution"))
+    project: str | None = None
+    models_bucket: str = "models"
+    cards_bucket: str = "models"
+    models_prefix: str = "models/"
+    cards_prefix: str = "cards/"
+    max_model_bytes: int = 1024 * 1024 * 1024
+    dataset: str = "nba_predictions"
+    bq_location: str = "US"
+    duckdb_path: Path | None = None
+    model_cards_topic: str = "model-cards"
+    prediction_batches_topic: str = "prediction-batches"
+    verification_requests_topic: str = "verification-requests"
+    notifier: str = "console"
+    log_level: str = "INFO"
+
+    @property
+    def bucket_root(self) -> Path:
+        return self.home / "buckets"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.duckdb_path or self.home / "warehouse.duckdb"
+
+    def with_home(self, home: Path) -> Settings:
+        return replace(self, home=home)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    models_bucket = env.get("MODELS_BUCKET", "models")
+    duckdb_path = env.get("DUCKDB_PATH")
+    return Settings(
+        backend=Backend(env.get("ATTRIBUTION_BACKEND", Backend.EMBEDDED.value)),
+        home=Path(env.get("ATTRIBUTION_HOME", ".attribution")),
+        project=env.get("GCP_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or None,
+        models_bucket=models_bucket,
+        cards_bucket=env.get("CARDS_BUCKET", models_bucket),
+        models_prefix=_prefix(env.get("MODELS_PREFIX", "models/")),
+        cards_prefix=_prefix(env.get("CARDS_PREFIX", "cards/")),
+        max_model_bytes=_int(env, "MAX_MODEL_BYTES", 1024 * 1024 * 1024),
+        dataset=env.get("BQ_DATASET", "nba_predictions"),
+        bq_location=env.get("BQ_LOCATION", "US"),
+        duckdb_path=Path(duckdb_path) if duckdb_path else None,
+        model_cards_topic=env.get("MODEL_CARDS_TOPIC", "model-cards"),
+        prediction_batches_topic=env.get("PREDICTION_BATCHES_TOPIC", "prediction-batches"),
+        verification_requests_topic=env.get(
+            "VERIFICATION_REQUESTS_TOPIC", "verification-requests"
+        ),
+        notifier=env.get("ALERT_NOTIFIER", "console"),
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+    )

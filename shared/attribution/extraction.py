@@ -1,0 +1,259 @@
+"""Build a model card from an artifact's bytes and its object's metadata.
+
+Declared facts come from CatBoost model metadata first, then the object's custom
+metadata, then CatBoost's own ``train_finish_time`` for ``trained_at``. Where two
+sources disagree, the card records the conflict and which source won.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from attribution.card import (
+    DECLARED_FACTS,
+    CardStatus,
+    FactConflict,
+    FactSource,
+    ModelCard,
+    seal,
+)
+from attribution.errors import PermanentError
+from attribution.objects import StoredObject
+
+CATBOOST_MAGIC = b"CBM1"
+_VERSION_PATTERN = re.compile(r"tags/v?(\d+\.\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """The intrinsic facts CatBoost itself reports about a loaded model."""
+
+    metadata: dict[str, str]
+    catboost_version: str | None
+    loss_function: str | None
+    tree_count: int
+    feature_names: tuple[str, ...]
+    params: dict[str, Any]
+
+
+def parse_date(raw: str, *, fact: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise PermanentError(
+            "bad_metadata", f"{fact}={raw!r} is not a date (expected YYYY-MM-DD)"
+        ) from None
+
+
+def parse_timestamp(raw: str, *, fact: str) -> datetime:
+    text = raw.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise PermanentError(
+            "bad_metadata", f"{fact}={raw!r} is not a timestamp (expected RFC 3339)"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_number(raw: str, *, fact: str, low: float, high: float) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise PermanentError("bad_metadata", f"{fact}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise PermanentError("bad_metadata", f"{fact}={raw!r} is outside [{low:g}, {high:g}]")
+    return value
+
+
+def parse_fact(fact: str, raw: str) -> Any:
+    """Turn one declared fact's string into its typed value, or raise a clear error."""
+    if fact == "system_id":
+        value = raw.strip()
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,128}", value):
+            raise PermanentError(
+                "bad_metadata", f"system_id={raw!r} must be 1-128 letters, digits, _ . -"
+            )
+        return value
+    if fact in ("training_start_date", "training_end_date"):
+        return parse_date(raw, fact=fact)
+    if fact == "expected_mae":
+        return parse_number(raw, fact=fact, low=0.0, high=1e6)
+    if fact == "expected_hit_rate":
+        return parse_number(raw, fact=fact, low=0.0, high=100.0)
+    if fact == "trained_at":
+        return parse_timestamp(raw, fact=fact)
+    raise KeyError(fact)
+
+
+def load_catboost(data: bytes) -> LoadedModel:
+    from catboost import CatBoost, CatBoostError
+
+    if not data.startswith(CATBOOST_MAGIC):
+        raise PermanentError("not_catboost", "the file is not a CatBoost binary model (.cbm)")
+    model = CatBoost()
+    try:
+        model.load_model(blob=data)
+    except CatBoostError as exc:
+        raise PermanentError(
+            "corrupt_model", f"CatBoost could not load the file: {exc}"
+        ) from None
+    metadata = {str(k): str(v) for k, v in model.get_metadata().items()}
+    params = _training_params(metadata)
+    return LoadedModel(
+        metadata=metadata,
+        catboost_version=_catboost_version(metadata),
+        loss_function=_loss_function(params, metadata),
+        tree_count=int(model.tree_count_ or 0),
+        feature_names=tuple(str(n) for n in (model.feature_names_ or ())),
+        params=params,
+    )
+
+
+def _training_params(metadata: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        params = json.loads(metadata.get("params", "{}"))
+    except json.JSONDecodeError:
+        return {}
+    flat = params.get("flat_params") if isinstance(params, dict) else None
+    return dict(flat) if isinstance(flat, dict) else {}
+
+
+def _catboost_version(metadata: Mapping[str, str]) -> str | None:
+    match = _VERSION_PATTERN.search(metadata.get("catboost_version_info", ""))
+    return match.group(1) if match else None
+
+
+def _loss_function(params: Mapping[str, Any], metadata: Mapping[str, str]) -> str | None:
+    if isinstance(params.get("loss_function"), str):
+        return str(params["loss_function"])
+    try:
+        full = json.loads(metadata.get("params", "{}"))
+        return str(full["loss_function"]["type"])
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class DeclaredFacts:
+    values: dict[str, Any]
+    sources: dict[str, FactSource]
+    conflicts: tuple[FactConflict, ...]
+
+
+def resolve_declared_facts(
+    catboost_metadata: Mapping[str, str], object_metadata: Mapping[str, str]
+) -> DeclaredFacts:
+    values: dict[str, Any] = {}
+    sources: dict[str, FactSource] = {}
+    conflicts: list[FactConflict] = []
+    for fact in DECLARED_FACTS:
+        candidates: list[tuple[FactSource, str, Any]] = []
+        for source, raw in (
+            (FactSource.CATBOOST_METADATA, catboost_metadata.get(fact)),
+            (FactSource.OBJECT_METADATA, object_metadata.get(fact)),
+        ):
+            if raw is not None and raw.strip():
+                candidates.append((source, raw, parse_fact(fact, raw)))
+        if fact == "trained_at" and "train_finish_time" in catboost_metadata:
+            raw = catboost_metadata["train_finish_time"]
+            candidates.append(
+                (FactSource.CATBOOST_TRAIN_FINISH_TIME, raw, parse_fact("trained_at", raw))
+            )
+        if not candidates:
+            continue
+        chosen_source, _, chosen_value = candidates[0]
+        values[fact] = chosen_value
+        sources[fact] = chosen_source
+        declared = [c for c in candidates if c[0] is not FactSource.CATBOOST_TRAIN_FINISH_TIME]
+        if len({c[2] for c in declared}) > 1:
+            conflicts.append(
+                FactConflict.model_validate(
+                    {"fact": fact, "chosen": chosen_source} | {c[0].value: c[1] for c in declared}
+                )
+            )
+    return DeclaredFacts(values=values, sources=sources, conflicts=tuple(conflicts))
+
+
+def _md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+_hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="card-hash")
+
+
+def extract_card(
+    data: bytes,
+    obj: StoredObject,
+    *,
+    max_bytes: int,
+    loader: Callable[[bytes], LoadedModel] = load_catboost,
+) -> ModelCard:
+    """Build the sealed card for ``data`` stored as ``obj``; raise PermanentError if it is bad.
+
+    Hashing runs beside the CatBoost load (hashlib releases the GIL on large buffers), so
+    a card costs little more than loading the model.
+    """
+    where = obj.uri
+    if len(data) == 0:
+        raise PermanentError("empty_file", f"{where} is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise PermanentError(
+            "too_large", f"{where} is {len(data)} bytes, over the {max_bytes}-byte limit"
+        )
+    sha_future = _hasher.submit(lambda: hashlib.sha256(data).hexdigest())
+    md5_future = None if obj.md5_hex else _hasher.submit(_md5_hex, data)
+    try:
+        loaded = loader(data)
+        facts = resolve_declared_facts(loaded.metadata, obj.metadata)
+    except PermanentError as exc:
+        raise PermanentError(exc.code, f"{where}: {exc.message}") from None
+    sha256 = sha_future.result()
+    md5 = obj.md5_hex or (md5_future.result() if md5_future else _md5_hex(data))
+    missing = tuple(f for f in DECLARED_FACTS if f not in facts.values)
+    try:
+        card = ModelCard(
+            system_id=facts.values.get("system_id"),
+            model_file_name=obj.file_name,
+            model_uri=obj.uri,
+            model_generation=obj.generation,
+            model_sha256=sha256,
+            model_md5=md5,
+            size_bytes=len(data),
+            training_start_date=facts.values.get("training_start_date"),
+            training_end_date=facts.values.get("training_end_date"),
+            expected_mae=facts.values.get("expected_mae"),
+            expected_hit_rate=facts.values.get("expected_hit_rate"),
+            trained_at=facts.values.get("trained_at"),
+            uploaded_at=obj.time_created,
+            catboost_version=loaded.catboost_version,
+            loss_function=loaded.loss_function,
+            tree_count=loaded.tree_count,
+            feature_names=loaded.feature_names,
+            params=loaded.params,
+            status=CardStatus.INCOMPLETE if missing else CardStatus.COMPLETE,
+            missing_facts=missing,
+            fact_sources=facts.sources,
+            conflicts=facts.conflicts,
+        )
+    except ValueError as exc:
+        raise PermanentError("bad_metadata", f"{where}: {_first_error(exc)}") from None
+    return seal(card)
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        location = ".".join(str(p) for p in first.get("loc", ())) or "card"
+        return f"{location}: {first.get('msg', exc)}".replace("Value error, ", "")
+    return str(exc)

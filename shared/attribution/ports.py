@@ -1,0 +1,82 @@
+"""The small interfaces the library talks through; adapters live in ``attribution.adapters``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from attribution.objects import StoredObject
+
+Row = dict[str, Any]
+
+
+class ObjectStore(Protocol):
+    """A bucket: bytes under names, with generation, md5 and custom metadata."""
+
+    bucket: str
+
+    def read(self, name: str) -> bytes: ...
+
+    def stat(self, name: str) -> StoredObject | None: ...
+
+    def write(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject: ...
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]: ...
+
+
+class Warehouse(Protocol):
+    """Tables and queries. SQL is BigQuery Standard SQL with ``@name`` parameters."""
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append rows as they are."""
+        ...
+
+    def insert_new_rows(
+        self, table: str, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+    ) -> int:
+        """Insert the rows whose key is not in the table yet; return how many were new.
+
+        Safe under redelivery and under two writers racing with the same rows.
+        """
+        ...
+
+    def table_columns(self, table: str) -> list[str] | None:
+        """Column names in order, or None when the table does not exist."""
+        ...
+
+    def create_table(self, table: str) -> None:
+        """Create ``table`` from its schema file if it does not exist."""
+        ...
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, data: bytes, attributes: Mapping[str, str]) -> str:
+        """Publish one message; return its message id."""
+        ...
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something people should hear about. ``fields`` must never hold a secret."""
+
+    title: str
+    severity: str  # "info" | "warning" | "error"
+    text: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    lines: Sequence[str] = ()
+
+
+class Notifier(Protocol):
+    def notify(self, alert: Alert) -> None: ...

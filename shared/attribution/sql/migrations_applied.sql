@@ -1,0 +1,1 @@
+SELECT migration_id FROM schema_migrations ORDER BY migration_id
