@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attribution.config import Backend, Settings, load_settings
 from attribution.logs import configure_logging
 from attribution.ports import Notifier, ObjectStore, Publisher, Warehouse
+from attribution.deployments import ActiveModelCache, DeploymentLedger
 from attribution.registry import CardRegistry
+
+if TYPE_CHECKING:
+    from attribution.prediction_batch import BatchPredictor
 
 
 @dataclass
@@ -23,6 +27,7 @@ class App:
     publisher: Publisher
     notifier: Notifier
     _stores: dict[str, ObjectStore] = field(default_factory=dict)
+    _cached: dict[str, Any] = field(default_factory=dict)
 
     def store(self, bucket: str) -> ObjectStore:
         if bucket not in self._stores:
@@ -40,6 +45,29 @@ class App:
     @property
     def registry(self) -> CardRegistry:
         return CardRegistry(self.warehouse)
+
+    @property
+    def ledger(self) -> DeploymentLedger:
+        return DeploymentLedger(self.warehouse, self.registry)
+
+    def batch_predictor(self) -> BatchPredictor:
+        """Built once per instance: its model and ledger caches outlive one invocation."""
+        if "batch_predictor" not in self._cached:
+            from attribution.model_loading import ModelCache
+            from attribution.prediction_batch import BatchPredictor, PredictionSettings
+
+            self._cached["batch_predictor"] = BatchPredictor(
+                warehouse=self.warehouse,
+                registry=self.registry,
+                active_models=ActiveModelCache(
+                    self.ledger, ttl_seconds=self.settings.ledger_cache_seconds
+                ),
+                models=ModelCache(self.store, capacity=self.settings.model_cache_size),
+                store_for=self.store,
+                settings=PredictionSettings(min_edge=self.settings.min_edge),
+            )
+        predictor: BatchPredictor = self._cached["batch_predictor"]
+        return predictor
 
     def card_publisher(self) -> Any:
         from attribution.upload import CardPublisher

@@ -60,6 +60,9 @@ class Settings:
     verification_requests_topic: str = "verification-requests"
     notifier: str = "console"
     log_level: str = "INFO"
+    min_edge: float = 1.0
+    ledger_cache_seconds: float = 5.0
+    model_cache_size: int = 4
 
     @property
     def bucket_root(self) -> Path:
@@ -96,4 +99,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         notifier=env.get("ALERT_NOTIFIER", "console"),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        min_edge=_float(env, "MIN_EDGE", 1.0),
+        ledger_cache_seconds=_float(env, "LEDGER_CACHE_SECONDS", 5.0),
+        model_cache_size=_int(env, "MODEL_CACHE_SIZE", 4),
     )

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import pyarrow as pa
+
 from attribution.objects import StoredObject
 
 Row = dict[str, Any]
@@ -39,16 +41,23 @@ class Warehouse(Protocol):
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
 
-    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]] | pa.Table) -> None:
         """Append rows as they are."""
         ...
 
     def insert_new_rows(
-        self, table: str, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, Any]] | pa.Table,
+        key: Sequence[str],
+        *,
+        scope: Mapping[str, Any] | None = None,
     ) -> int:
         """Insert the rows whose key is not in the table yet; return how many were new.
 
-        Safe under redelivery and under two writers racing with the same rows.
+        Safe under redelivery and under two writers racing with the same rows. ``scope``
+        (column = value) bounds where an existing duplicate can be, so the check reads
+        one batch or one partition rather than the whole table.
         """
         ...
 

@@ -115,11 +115,18 @@ class DuckDBWarehouse:
         table: str,
         rows: Sequence[Mapping[str, Any]] | pa.Table,
         key: Sequence[str],
+        *,
+        scope: Mapping[str, Any] | None = None,
     ) -> int:
         data = self._arrow(table, rows)
         if data.num_rows == 0:
             return 0
-        match = " AND ".join(f'existing."{k}" = incoming."{k}"' for k in key)
+        scope = dict(scope or {})
+        match = " AND ".join(
+            [f'existing."{k}" = incoming."{k}"' for k in key]
+            + [f'existing."{column}" = $scope_{i}' for i, column in enumerate(scope)]
+        )
+        scope_params = {f"scope_{i}": value for i, value in enumerate(scope.values())} or None
         partition = ", ".join(f'"{k}"' for k in key)
         with self._write_lock:
             cursor = self._cursor()
@@ -132,7 +139,8 @@ class DuckDBWarehouse:
                     f"  SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition}) AS _n"
                     f"  FROM incoming_rows) AS incoming "
                     f'WHERE _n = 1 AND NOT EXISTS (SELECT 1 FROM "{table}" AS existing '
-                    f"WHERE {match})"
+                    f"WHERE {match})",
+                    scope_params,
                 ).fetchone()
                 cursor.execute("COMMIT")
             except Exception:

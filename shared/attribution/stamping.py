@@ -1,0 +1,80 @@
+"""Turn predictions into rows that carry the card of the model that produced them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from attribution.batch_request import BatchRequest
+from attribution.card import ModelCard
+from attribution.tables import table_spec
+
+STAMPED = "stamped"
+
+
+def batch_key(batch_id: str, system_id: str, game_date: str) -> str:
+    return hashlib.sha256(f"{batch_id}|{system_id}|{game_date}".encode()).hexdigest()[:20]
+
+
+def prediction_ids(request: BatchRequest, players: pa.Array) -> pa.Array:
+    """Deterministic per (batch, system, game date, player): redelivery gives the same ids."""
+    key = batch_key(request.batch_id, request.system_id, request.game_date.isoformat())
+    return pc.binary_join_element_wise(key, players, ":")
+
+
+def recommendations(edge: np.ndarray, min_edge: float) -> pa.Array:
+    """OVER or UNDER by the sign of the edge; PASS when it is smaller than ``min_edge``."""
+    labels = np.where(np.abs(edge) < min_edge, "PASS", np.where(edge > 0, "OVER", "UNDER"))
+    return pa.array(labels, pa.string())
+
+
+def stamp_predictions(
+    request: BatchRequest,
+    card: ModelCard,
+    players: pa.Array,
+    line_value: np.ndarray,
+    predicted: np.ndarray,
+    *,
+    min_edge: float,
+    created_at: datetime,
+    method: str = STAMPED,
+) -> pa.Table:
+    """One row per prediction, with the seed's six attribution columns and the card's id."""
+    spec = table_spec("player_prop_predictions")
+    n = len(players)
+    edge = predicted - line_value
+    varying: dict[str, pa.Array] = {
+        "prediction_id": prediction_ids(request, players),
+        "player_lookup": players,
+        "line_value": pa.array(line_value, pa.float64()),
+        "predicted_points": pa.array(predicted, pa.float64()),
+        "edge": pa.array(edge, pa.float64()),
+        "recommendation": recommendations(edge, min_edge),
+    }
+    constants = {
+        "batch_id": request.batch_id,
+        "system_id": request.system_id,
+        "game_date": request.game_date,
+        "run_mode": request.run_mode.value,
+        "created_at": created_at,
+        "model_file_name": card.model_file_name,
+        "model_training_start_date": card.training_start_date,
+        "model_training_end_date": card.training_end_date,
+        "model_expected_mae": card.expected_mae,
+        "model_expected_hit_rate": card.expected_hit_rate,
+        "model_trained_at": card.trained_at,
+        "model_sha256": card.model_sha256,
+        "model_card_id": card.card_id,
+        "attribution_method": method,
+    }
+    arrays = []
+    for field in spec.arrow_schema:
+        if field.name in varying:
+            arrays.append(varying[field.name])
+        else:
+            arrays.append(pa.repeat(pa.scalar(constants.get(field.name), field.type), n))
+    return pa.Table.from_arrays(arrays, schema=spec.arrow_schema)
