@@ -159,6 +159,12 @@ def app() -> App:
         return _app
 
 
+def current_app() -> App | None:
+    """The installed App, if any, without building one."""
+    with _lock:
+        return _app
+
+
 def use_app(instance: App | None) -> None:
     """Install (or clear) the process's App: for the CLI and tests."""
     global _app

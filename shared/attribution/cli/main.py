@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from attribution.bootstrap import App, app, use_app
+from attribution.bootstrap import App, app, current_app, use_app
 from attribution.cli import batch_commands, model_commands, warehouse_commands
 from attribution.errors import PermanentError, TransientError
 
@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import os
 
         os.environ["ATTRIBUTION_HOME"] = str(args.home)
+    installed = current_app()
     instance: App | None = None if args.command in _NEEDS_NO_APP else app()
     try:
         return int(args.handler(instance, args))
@@ -45,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error (try again): {exc}", file=sys.stderr)
         return 75
     finally:
-        use_app(None)
+        if installed is None:
+            use_app(None)
 
 
 if __name__ == "__main__":
