@@ -18,6 +18,7 @@ from attribution.registry import CardRegistry
 
 if TYPE_CHECKING:
     from attribution.prediction_batch import BatchPredictor
+    from attribution.verification.verifier import Verifier
 
 
 @dataclass
@@ -68,6 +69,18 @@ class App:
             )
         predictor: BatchPredictor = self._cached["batch_predictor"]
         return predictor
+
+    def verifier(self) -> Verifier:
+        from attribution.verification.settings import load_verifier_settings
+        from attribution.verification.verifier import Verifier
+
+        return Verifier(
+            warehouse=self.warehouse,
+            registry=self.registry,
+            store_for=self.store,
+            notifier=self.notifier,
+            settings=load_verifier_settings(),
+        )
 
     def card_publisher(self) -> Any:
         from attribution.upload import CardPublisher
@@ -131,9 +144,14 @@ def _make_publisher(settings: Settings) -> Publisher:
 
 
 def _make_notifier(settings: Settings) -> Notifier:
-    from attribution.adapters.console_notifier import ConsoleNotifier
+    """Slack (falling back to email), email, or the console: see attribution.notifier_config.
 
-    return ConsoleNotifier()
+    The secrets (webhook URL, SMTP password) are read from the environment here, at build
+    time, and live only inside the adapters; they are not part of Settings.
+    """
+    from attribution.notifier_config import channels_from_env
+
+    return channels_from_env(mode=settings.notifier)
 
 
 def build_app(settings: Settings) -> App:

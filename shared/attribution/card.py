@@ -77,7 +77,7 @@ class ModelCard(BaseModel):
     model_uri: str
     model_generation: str | None
     model_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    model_md5: str = Field(pattern=r"^[0-9a-f]{32}$")
+    model_md5: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     size_bytes: int = Field(ge=0)
 
     training_start_date: date | None

@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -79,9 +78,11 @@ def parse_fact(fact: str, raw: str) -> Any:
     """Turn one declared fact's string into its typed value, or raise a clear error."""
     if fact == "system_id":
         value = raw.strip()
-        if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,128}", value):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}", value):
             raise PermanentError(
-                "bad_metadata", f"system_id={raw!r} must be 1-128 letters, digits, _ . -"
+                "bad_metadata",
+                f"system_id={raw!r} must be 1-128 letters, digits, _ . - "
+                "and start with a letter or digit",
             )
         return value
     if fact in ("training_start_date", "training_end_date"):
@@ -100,6 +101,7 @@ def load_catboost(data: bytes) -> LoadedModel:
 
     if not data.startswith(CATBOOST_MAGIC):
         raise PermanentError("not_catboost", "the file is not a CatBoost binary model (.cbm)")
+    _check_length(data)
     model = CatBoost()
     try:
         model.load_model(blob=data)
@@ -117,6 +119,24 @@ def load_catboost(data: bytes) -> LoadedModel:
         feature_names=tuple(str(n) for n in (model.feature_names_ or ())),
         params=params,
     )
+
+
+def _check_length(data: bytes) -> None:
+    """Refuse a file shorter than its header says: CatBoost loads some truncations silently.
+
+    A .cbm starts with ``CBM1`` and the little-endian uint32 size of the model core that
+    follows; optional parts (CTR tables) may come after it.
+    """
+    header = len(CATBOOST_MAGIC) + 4
+    if len(data) < header:
+        raise PermanentError("corrupt_model", f"the file is truncated: {len(data)} bytes")
+    core = int.from_bytes(data[len(CATBOOST_MAGIC) : header], "little")
+    if len(data) < header + core:
+        raise PermanentError(
+            "corrupt_model",
+            f"the file is truncated: {len(data)} bytes, but its header declares a "
+            f"{core}-byte model core after the {header}-byte header",
+        )
 
 
 def _training_params(metadata: Mapping[str, str]) -> dict[str, Any]:
@@ -184,13 +204,6 @@ def resolve_declared_facts(
     return DeclaredFacts(values=values, sources=sources, conflicts=tuple(conflicts))
 
 
-def _md5_hex(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
-
-
-_hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="card-hash")
-
-
 def extract_card(
     data: bytes,
     obj: StoredObject,
@@ -200,8 +213,8 @@ def extract_card(
 ) -> ModelCard:
     """Build the sealed card for ``data`` stored as ``obj``; raise PermanentError if it is bad.
 
-    Hashing runs beside the CatBoost load (hashlib releases the GIL on large buffers), so
-    a card costs little more than loading the model.
+    The card's md5 is the one the object store reports (GCS computes it on upload and the
+    finalize event carries it), so a card costs one SHA-256 and one CatBoost load.
     """
     where = obj.uri
     if len(data) == 0:
@@ -210,15 +223,12 @@ def extract_card(
         raise PermanentError(
             "too_large", f"{where} is {len(data)} bytes, over the {max_bytes}-byte limit"
         )
-    sha_future = _hasher.submit(lambda: hashlib.sha256(data).hexdigest())
-    md5_future = None if obj.md5_hex else _hasher.submit(_md5_hex, data)
     try:
         loaded = loader(data)
         facts = resolve_declared_facts(loaded.metadata, obj.metadata)
     except PermanentError as exc:
         raise PermanentError(exc.code, f"{where}: {exc.message}") from None
-    sha256 = sha_future.result()
-    md5 = obj.md5_hex or (md5_future.result() if md5_future else _md5_hex(data))
+    sha256 = hashlib.sha256(data).hexdigest()
     missing = tuple(f for f in DECLARED_FACTS if f not in facts.values)
     try:
         card = ModelCard(
@@ -227,7 +237,7 @@ def extract_card(
             model_uri=obj.uri,
             model_generation=obj.generation,
             model_sha256=sha256,
-            model_md5=md5,
+            model_md5=obj.md5_hex,
             size_bytes=len(data),
             training_start_date=facts.values.get("training_start_date"),
             training_end_date=facts.values.get("training_end_date"),

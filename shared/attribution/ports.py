@@ -77,15 +77,31 @@ class Publisher(Protocol):
 
 
 @dataclass(frozen=True)
+class AlertSection:
+    """One titled part of an alert, e.g. one verification check and its figures."""
+
+    title: str
+    status: str  # PASS | PARTIAL | FAIL | UNKNOWN | INFO
+    lines: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class Alert:
-    """Something people should hear about. ``fields`` must never hold a secret."""
+    """Something people should hear about. Nothing in it may hold a secret."""
 
     title: str
     severity: str  # "info" | "warning" | "error"
     text: str
     fields: Mapping[str, str] = field(default_factory=dict)
     lines: Sequence[str] = ()
+    sections: Sequence[AlertSection] = ()
+
+
+class NotificationError(Exception):
+    """A channel did not accept the alert (e.g. Slack answered anything but 200 ``ok``)."""
 
 
 class Notifier(Protocol):
-    def notify(self, alert: Alert) -> None: ...
+    def notify(self, alert: Alert) -> None:
+        """Deliver the alert or raise NotificationError."""
+        ...

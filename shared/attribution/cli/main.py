@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from attribution.bootstrap import App, app, current_app, use_app
-from attribution.cli import batch_commands, model_commands, warehouse_commands
+from attribution.cli import batch_commands, model_commands, verify_commands, warehouse_commands
 from attribution.errors import PermanentError, TransientError
 
 _NEEDS_NO_APP = {"train"}
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.add_parsers(sub)
     warehouse_commands.add_parsers(sub)
     batch_commands.add_parsers(sub)
+    verify_commands.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,73 @@
+"""``verify`` (exit 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN) and ``report models``."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+from attribution.bootstrap import App
+from attribution.cli.output import print_json, print_table
+from attribution.verification.outcome import Status, overall
+from attribution.verification.report import model_report
+
+EXIT_CODES = {Status.PASS: 0, Status.FAIL: 1, Status.PARTIAL: 3, Status.UNKNOWN: 4}
+_MARK = {"PASS": "ok  ", "PARTIAL": "part", "FAIL": "FAIL", "UNKNOWN": "????", "INFO": "info"}
+
+
+def add_parsers(sub: Any) -> None:
+    verify = sub.add_parser("verify", help="check a game date's attribution; alert on change")
+    verify.add_argument("--game-date", required=True, type=date.fromisoformat)
+    verify.add_argument("--system-id")
+    verify.set_defaults(handler=cmd_verify)
+
+    report = sub.add_parser("report", help="reports")
+    kinds = report.add_subparsers(dest="report", required=True)
+    models = kinds.add_parser("models", help="per model file: hit rate, MAE, versus its card")
+    models.add_argument("--system-id")
+    models.add_argument("--from", dest="from_date", type=date.fromisoformat)
+    models.add_argument("--to", dest="to_date", type=date.fromisoformat)
+    models.add_argument("--min-edge", type=float, default=5.0, help="high-edge threshold")
+    models.set_defaults(handler=cmd_report_models)
+
+
+def cmd_verify(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    verdicts = app.verifier().verify(args.game_date, args.system_id)
+    if args.json:
+        print_json([v.to_document() for v in verdicts])
+    else:
+        for v in verdicts:
+            previous = v.previous_verdict.value if v.previous_verdict else "none"
+            print(f"{v.system_id} {v.game_date}: {v.verdict.value} (previous: {previous})"
+                  + ("; alert sent" if v.alerted else ""))
+            for check in v.checks:
+                print(f"  [{_MARK[check.status.value]}] {check.name}: {check.summary}")
+                for line in check.details[:12]:
+                    print(f"         {line}")
+                if check.next_step and check.status not in (Status.PASS, Status.INFO):
+                    print(f"         next: {check.next_step}")
+    return EXIT_CODES[overall(v.verdict for v in verdicts)]
+
+
+def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    rows = model_report(
+        app.warehouse,
+        system_id=args.system_id,
+        from_date=args.from_date,
+        to_date=args.to_date,
+        min_edge=args.min_edge,
+    )
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table(
+        rows,
+        [
+            "system_id", "model_file_name", "predictions", "picks", "hit_rate",
+            "high_edge_picks", "high_edge_hit_rate", "mae", "expected_mae", "expected_hit_rate",
+            "first_game", "last_game", "stamped", "replay_verified", "ledger_inferred",
+        ],
+    )
+    return 0

@@ -1,0 +1,1 @@
+"""The post-run verifier: attribution coverage, completeness, registry and performance checks."""

@@ -1,0 +1,49 @@
+"""A verdict turned into an alert people can act on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from attribution.ports import Alert, AlertSection
+from attribution.verification.outcome import Status
+
+if TYPE_CHECKING:
+    from attribution.verification.verifier import SystemVerdict
+
+_SEVERITY = {
+    Status.PASS: "info",
+    Status.PARTIAL: "warning",
+    Status.UNKNOWN: "warning",
+    Status.FAIL: "error",
+}
+
+
+def alert_for(verdict: SystemVerdict) -> Alert:
+    previous = verdict.previous_verdict.value if verdict.previous_verdict else "first run"
+    change = (
+        f"{previous} -> {verdict.verdict.value}"
+        if verdict.previous_verdict is not verdict.verdict
+        else f"still {verdict.verdict.value}"
+    )
+    sections = []
+    for check in verdict.checks:
+        lines = list(check.details)
+        if check.next_step and check.status is not Status.PASS:
+            lines.append(f"Next: {check.next_step}")
+        sections.append(
+            AlertSection(title=f"{check.name}: {check.summary}", status=check.status.value, lines=lines)
+        )
+    return Alert(
+        title=f"Attribution {verdict.verdict.value}: {verdict.system_id} {verdict.game_date}",
+        severity=_SEVERITY.get(verdict.verdict, "info"),
+        text=f"{change}. {verdict.summary()}",
+        fields={
+            "system_id": verdict.system_id,
+            "game_date": verdict.game_date.isoformat(),
+            "verdict": verdict.verdict.value,
+            "previous": previous,
+            "coverage": f"{verdict.figure('coverage', 'coverage_pct')}%",
+            "run_id": verdict.run_id,
+        },
+        sections=sections,
+    )

@@ -1,0 +1,328 @@
+"""Each check answers one question about one system's predictions on one game date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from attribution.batch_request import split_gs_uri
+from attribution.ports import ObjectStore, Row, Warehouse
+from attribution.registry import CardRegistry
+from attribution.sql_text import sql
+from attribution.verification.outcome import CheckResult, Status
+from attribution.verification.settings import VerifierSettings
+from attribution.verification.stats import wilson_interval
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    warehouse: Warehouse
+    registry: CardRegistry
+    store_for: Callable[[str], ObjectStore]
+    settings: VerifierSettings
+    game_date: date
+    system_id: str
+
+    def query(self, name: str, **extra: Any) -> list[Row]:
+        params = {"game_date": self.game_date, "system_id": self.system_id, **extra}
+        return self.warehouse.query(sql(name), params)
+
+    def judge(self, threshold: str, problems: int, total: int) -> Status:
+        return self.settings.thresholds[threshold].judge(problems, total)
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def coverage(ctx: CheckContext) -> CheckResult:
+    rows = ctx.query("verify_coverage")
+    row = rows[0] if rows else {"predictions": 0, "attributed": 0}
+    total, attributed = int(row["predictions"]), int(row["attributed"])
+    missing = total - attributed
+    figures = {
+        "predictions": total,
+        "attributed": attributed,
+        "missing": missing,
+        "coverage_pct": _pct(attributed, total) if total else None,
+        "by_method": {
+            m: int(row.get(m) or 0) for m in ("stamped", "replay_verified", "ledger_inferred")
+        },
+    }
+    if total == 0:
+        return CheckResult(
+            "coverage",
+            Status.UNKNOWN,
+            f"no predictions for {ctx.system_id} on {ctx.game_date}",
+            figures,
+            next_step="Did the run happen? Check the scheduler, `attribution predictions "
+            f"--game-date {ctx.game_date}` and prediction_execution_log for failed batches.",
+        )
+    status = ctx.judge("attribution", missing, total)
+    details: list[str] = []
+    if missing:
+        sample = ctx.query("verify_missing_attribution", sample_size=ctx.settings.sample_size)
+        details = [f"prediction {s['prediction_id']} (batch {s['batch_id']})" for s in sample]
+        if missing > len(sample):
+            details.append(f"+{missing - len(sample)} more")
+    return CheckResult(
+        "coverage",
+        status,
+        f"{attributed}/{total} predictions fully attributed ({figures['coverage_pct']}%)",
+        figures,
+        details,
+        next_step=None
+        if status is Status.PASS
+        else "Rows without a card were written by something other than prediction_batch, or "
+        "before stamping: find the batches above in prediction_execution_log, then run "
+        "`attribution backfill --replay` for old rows or redeploy the writer.",
+    )
+
+
+def model_distribution(ctx: CheckContext) -> CheckResult:
+    rows = ctx.query("verify_model_distribution")
+    details = [
+        f"{r['model_file_name'] or '(none)'} {str(r['model_sha256'] or '')[:12]}: "
+        f"{r['predictions']} rows, trained {r['training_start_date']}..{r['training_end_date']}, "
+        f"expected MAE {r['expected_mae']}, HR {r['expected_hit_rate']}"
+        for r in rows
+    ]
+    models = [r for r in rows if r["model_sha256"]]
+    return CheckResult(
+        "model_distribution",
+        Status.INFO,
+        f"{len(models)} model(s) produced predictions",
+        {"models": rows},
+        details,
+    )
+
+
+def completeness(ctx: CheckContext) -> list[CheckResult]:
+    batches = ctx.query("verify_completeness")
+    expected = missing = rejected = requested = 0
+    failed: list[str] = []
+    never_logged: list[str] = []
+    short: list[str] = []
+    for b in batches:
+        if b["never_logged"]:
+            never_logged.append(f"batch {b['batch_id']}: {b['rows_present']} rows, no log row")
+            continue
+        if b["status"] == "failed":
+            failed.append(f"batch {b['batch_id']} failed: {b['error'] or 'no reason logged'}")
+        want = int(b["rows_requested"] or 0) - int(b["rows_rejected"] or 0)
+        requested += int(b["rows_requested"] or 0)
+        rejected += int(b["rows_rejected"] or 0)
+        expected += max(want, 0)
+        gap = max(want - int(b["rows_present"]), 0)
+        if gap:
+            missing += gap
+            short.append(f"batch {b['batch_id']}: {b['rows_present']} of {want} rows present")
+    rows_status = ctx.judge("completeness", missing + len(never_logged), max(expected, 1))
+    failed_status = ctx.judge("failed_batches", len(failed), max(len(batches), 1))
+    rejected_status = ctx.judge("rejected_rows", rejected, max(requested, 1))
+    figures = {
+        "batches": len(batches),
+        "rows_expected": expected,
+        "rows_missing": missing,
+        "rows_requested": requested,
+        "rows_rejected": rejected,
+        "failed_batches": len(failed),
+        "never_logged_batches": len(never_logged),
+    }
+    return [
+        CheckResult(
+            "completeness",
+            rows_status,
+            f"{expected - missing}/{expected} expected rows present in {len(batches)} batch(es)"
+            + (f"; {len(never_logged)} batch(es) never logged" if never_logged else ""),
+            figures,
+            short + never_logged,
+            next_step=None
+            if rows_status is Status.PASS
+            else "Rows are missing or unlogged: compare prediction_execution_log with "
+            "player_prop_predictions for these batches; republish the batch (same batch_id "
+            "is safe: writes are insert-once).",
+        ),
+        CheckResult(
+            "failed_batches",
+            failed_status,
+            f"{len(failed)} failed batch(es)",
+            {"failed_batches": len(failed)},
+            failed,
+            next_step=None
+            if failed_status is Status.PASS
+            else "Read the error of each failed batch; fix the cause (promote a model, fix the "
+            "input) and publish it again with a new batch_id. dead_letters keeps the message.",
+        ),
+        CheckResult(
+            "rejected_rows",
+            rejected_status,
+            f"{rejected}/{requested} requested rows rejected ({_pct(rejected, requested)}%)",
+            {"rows_rejected": rejected, "rows_requested": requested},
+            next_step=None
+            if rejected_status is Status.PASS
+            else "Look at prediction_rejects for the reasons; the upstream feature job is "
+            "sending bad rows.",
+        ),
+    ]
+
+
+def registry_consistency(ctx: CheckContext) -> list[CheckResult]:
+    models = [r for r in ctx.query("verify_model_distribution") if r["model_sha256"]]
+    problems: list[str] = []
+    for model in models:
+        card = ctx.registry.get(model["model_card_id"]) if model["model_card_id"] else None
+        if card is None:
+            problems.append(f"{model['model_file_name']}: no card {model['model_card_id']}")
+            continue
+        bucket, name = split_gs_uri(card.model_uri)
+        stored = ctx.store_for(bucket).stat(name)
+        if stored is None:
+            problems.append(f"{card.model_file_name}: {card.model_uri} is gone from the bucket")
+        elif stored.generation != card.model_generation or stored.md5_hex != card.model_md5:
+            problems.append(
+                f"{card.model_file_name}: {card.model_uri} was replaced (generation "
+                f"{stored.generation} vs card {card.model_generation})"
+            )
+    orphans: list[str] = []
+    for row in ctx.registry.list(ctx.system_id):
+        bucket, name = split_gs_uri(row["model_uri"])
+        stored = ctx.store_for(bucket).stat(name)
+        if stored is None:
+            orphans.append(f"card {row['card_id'][:12]} ({row['model_file_name']}): object gone")
+    status = ctx.judge("registry", len(problems), max(len(models), 1))
+    orphan_status = ctx.judge("orphan_cards", len(orphans), 1)
+    return [
+        CheckResult(
+            "bucket_vs_registry",
+            status,
+            f"{len(models) - len(problems)}/{len(models)} referenced models match the bucket "
+            "and the registry",
+            {"referenced_models": len(models), "problems": len(problems)},
+            problems,
+            next_step=None
+            if status is Status.PASS
+            else "A model that produced predictions no longer matches its card: restore the "
+            "object generation (bucket versioning) or re-upload and re-promote; never "
+            "overwrite a model file in place.",
+        ),
+        CheckResult(
+            "orphan_cards",
+            orphan_status,
+            f"{len(orphans)} card(s) whose object is gone",
+            {"orphan_cards": len(orphans)},
+            orphans,
+            next_step=None
+            if orphan_status is Status.PASS
+            else "Cards point at deleted objects: restore them if they may be promoted again.",
+        ),
+    ]
+
+
+def performance(ctx: CheckContext) -> CheckResult:
+    s = ctx.settings
+    rows = ctx.query("verify_performance", high_edge=s.high_edge)
+    flagged: list[str] = []
+    details: list[str] = []
+    figures: list[dict[str, Any]] = []
+    for r in rows:
+        picks, hits = int(r["high_edge_picks"]), int(r["high_edge_hits"])
+        low, high = wilson_interval(hits, picks)
+        hit_rate = _pct(hits, picks) if picks else None
+        mae = None if r["mae"] is None else round(float(r["mae"]), 2)
+        entry = {
+            "model_file_name": r["model_file_name"],
+            "graded": int(r["graded"]),
+            "mae": mae,
+            "expected_mae": r["expected_mae"],
+            "hit_rate": _pct(int(r["hits"]), int(r["picks"])) if r["picks"] else None,
+            "high_edge_picks": picks,
+            "high_edge_hit_rate": hit_rate,
+            "high_edge_interval": [round(low, 1), round(high, 1)],
+            "expected_hit_rate": r["expected_hit_rate"],
+        }
+        figures.append(entry)
+        if int(r["graded"]) == 0:
+            details.append(f"{r['model_file_name']}: no results yet")
+            continue
+        line = (
+            f"{r['model_file_name']}: MAE {mae} (card {r['expected_mae']}), high-edge HR "
+            f"{hit_rate}% [{low:.1f}, {high:.1f}] on {picks} picks "
+            f"(card {r['expected_hit_rate']}%)"
+        )
+        reasons = []
+        if r["expected_mae"] is not None and mae is not None:
+            if mae > float(r["expected_mae"]) + s.mae_tolerance:
+                reasons.append(f"MAE over the card's by more than {s.mae_tolerance}")
+        if r["expected_hit_rate"] is not None and picks >= s.min_sample:
+            if not low <= float(r["expected_hit_rate"]) <= high:
+                reasons.append("card's hit rate outside the 95% interval")
+        elif picks < s.min_sample:
+            line += f"; sample under {s.min_sample}, hit rate not judged"
+        if reasons:
+            flagged.append(r["model_file_name"])
+            line += " -> " + "; ".join(reasons)
+        details.append(line)
+    graded = sum(e["graded"] for e in figures)
+    if graded == 0:
+        return CheckResult(
+            "performance",
+            Status.INFO,
+            "no graded predictions yet (results not loaded)",
+            {"models": figures},
+            details,
+        )
+    status = ctx.judge("performance", len(flagged), max(len(rows), 1))
+    return CheckResult(
+        "performance",
+        status,
+        f"{len(flagged)} of {len(rows)} model(s) off their card",
+        {"models": figures},
+        details,
+        next_step=None
+        if status is Status.PASS
+        else "A model is not performing as its card promised: compare with `attribution "
+        "report models`, check for a RED day or a data problem, consider rolling back with "
+        "`attribution promote`.",
+    )
+
+
+def recommendation_skew(ctx: CheckContext) -> CheckResult:
+    counts = {r["recommendation"]: int(r["predictions"]) for r in ctx.query("verify_recommendations")}
+    over, under = counts.get("OVER", 0), counts.get("UNDER", 0)
+    sides = over + under
+    over_share, under_share = _pct(over, sides), _pct(under, sides)
+    red = sides > 0 and max(over_share, under_share) >= ctx.settings.red_day_share
+    side = "UNDER" if under_share >= over_share else "OVER"
+    return CheckResult(
+        "recommendation_skew",
+        Status.INFO,
+        (f"RED day: {max(over_share, under_share)}% {side}" if red else "balanced")
+        + f" (OVER {over_share}%, UNDER {under_share}%, PASS {counts.get('PASS', 0)})",
+        {"over": over, "under": under, "pass": counts.get("PASS", 0), "red_day": red},
+    )
+
+
+def leakage(ctx: CheckContext) -> CheckResult:
+    rows = ctx.query("verify_model_distribution")
+    leaked = [r for r in rows if int(r["leaked"] or 0) > 0]
+    count = sum(int(r["leaked"]) for r in leaked)
+    total = sum(int(r["predictions"]) for r in rows)
+    status = ctx.judge("leakage", count, max(total, 1))
+    return CheckResult(
+        "leakage",
+        status,
+        f"{count} prediction(s) for a game on or before their model's training end",
+        {"leaked": count},
+        [
+            f"{r['model_file_name']}: trained through {r['training_end_date']}, "
+            f"{r['leaked']} rows for {ctx.game_date}"
+            for r in leaked
+        ],
+        next_step=None
+        if status is Status.PASS
+        else "The model saw these games in training: its figures on them mean nothing. "
+        "Exclude them from evaluation; check which model is promoted.",
+    )

@@ -1,0 +1,27 @@
+"""``report models``: per model file, how it did against what its card promised."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from attribution.ports import Row, Warehouse
+from attribution.sql_text import sql
+
+
+def model_report(
+    warehouse: Warehouse,
+    *,
+    system_id: str | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
+    min_edge: float = 5.0,
+) -> list[Row]:
+    return warehouse.query(
+        sql("report_models"),
+        {
+            "system_id": system_id,
+            "from_date": from_date,
+            "to_date": to_date,
+            "min_edge": float(min_edge),
+        },
+    )

@@ -1,0 +1,226 @@
+"""Run every check for a game date, decide a verdict per system, remember it, alert on change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from attribution.card import now_utc
+from attribution.logs import get_logger
+from attribution.ports import Notifier, NotificationError, ObjectStore, Warehouse
+from attribution.registry import CardRegistry
+from attribution.sql_text import sql
+from attribution.tables import json_default
+from attribution.verification import checks
+from attribution.verification.alerts import alert_for
+from attribution.verification.outcome import CheckResult, Status, overall
+from attribution.verification.settings import VerifierSettings
+
+_log = get_logger("attribution.verifier")
+
+Check = Callable[[checks.CheckContext], CheckResult | list[CheckResult]]
+
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("coverage", checks.coverage),
+    ("model_distribution", checks.model_distribution),
+    ("completeness", checks.completeness),
+    ("bucket_vs_registry", checks.registry_consistency),
+    ("performance", checks.performance),
+    ("recommendation_skew", checks.recommendation_skew),
+    ("leakage", checks.leakage),
+)
+
+
+@dataclass(frozen=True)
+class SystemVerdict:
+    run_id: str
+    game_date: date
+    system_id: str
+    verdict: Status
+    previous_verdict: Status | None
+    checks: list[CheckResult]
+    started_at: datetime
+    finished_at: datetime
+    alerted: bool = False
+    new: bool = True
+
+    @property
+    def failing(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status in (Status.FAIL, Status.PARTIAL, Status.UNKNOWN)]
+
+    def summary(self) -> str:
+        if not self.failing:
+            return f"{self.system_id} {self.game_date}: every check passed"
+        return f"{self.system_id} {self.game_date}: " + "; ".join(
+            f"{c.name} {c.status.value}: {c.summary}" for c in self.failing
+        )
+
+    def figure(self, check: str, key: str) -> Any:
+        for result in self.checks:
+            if result.name == check:
+                return result.figures.get(key)
+        return None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "game_date": self.game_date.isoformat(),
+            "system_id": self.system_id,
+            "verdict": self.verdict.value,
+            "previous_verdict": self.previous_verdict.value if self.previous_verdict else None,
+            "summary": self.summary(),
+            "alerted": self.alerted,
+            "checks": [c.to_document() for c in self.checks],
+        }
+
+
+@dataclass
+class Verifier:
+    warehouse: Warehouse
+    registry: CardRegistry
+    store_for: Callable[[str], ObjectStore]
+    notifier: Notifier
+    settings: VerifierSettings
+    extra_checks: list[tuple[str, Check]] = field(default_factory=list)
+
+    def systems_for(self, game_date: date) -> list[str]:
+        rows = self.warehouse.query(sql("verify_systems_for_date"), {"game_date": game_date})
+        return [r["system_id"] for r in rows]
+
+    def verify(
+        self, game_date: date, system_id: str | None = None, *, request_id: str | None = None
+    ) -> list[SystemVerdict]:
+        systems = [system_id] if system_id else self.systems_for(game_date)
+        if not systems:
+            systems = ["*"]
+        return [self._verify_system(game_date, s, request_id) for s in systems]
+
+    def _verify_system(
+        self, game_date: date, system_id: str, request_id: str | None
+    ) -> SystemVerdict:
+        started_at = now_utc()
+        run_id = (
+            hashlib.sha256(f"{request_id}|{game_date}|{system_id}".encode()).hexdigest()[:32]
+            if request_id
+            else uuid.uuid4().hex
+        )
+        ctx = checks.CheckContext(
+            warehouse=self.warehouse,
+            registry=self.registry,
+            store_for=self.store_for,
+            settings=self.settings,
+            game_date=game_date,
+            system_id=system_id,
+        )
+        results: list[CheckResult] = []
+        for name, check in [*CHECKS, *self.extra_checks]:
+            try:
+                outcome = check(ctx)
+            except Exception as exc:  # a check that cannot decide must not hide the others
+                _log.exception("check could not run", extra={"check": name})
+                outcome = CheckResult(
+                    name,
+                    Status.UNKNOWN,
+                    f"could not run: {type(exc).__name__}: {exc}",
+                    next_step="The warehouse or bucket failed during verification; run "
+                    f"`attribution verify --game-date {game_date}` again once it is back.",
+                )
+            results.extend(outcome if isinstance(outcome, list) else [outcome])
+        verdict = overall(r.status for r in results)
+        previous, last_alert = self._memory(system_id, verdict)
+        result = SystemVerdict(
+            run_id=run_id,
+            game_date=game_date,
+            system_id=system_id,
+            verdict=verdict,
+            previous_verdict=previous,
+            checks=results,
+            started_at=started_at,
+            finished_at=now_utc(),
+        )
+        if self._already_recorded(run_id):
+            _log.info("verification already recorded", extra={"run_id": run_id})
+            return SystemVerdict(**{**result.__dict__, "new": False})
+        alerted = False
+        if self._should_alert(verdict, previous, last_alert, result.finished_at):
+            alerted = self._send(result)
+        result = SystemVerdict(**{**result.__dict__, "alerted": alerted})
+        self._record(result)
+        _log.info(
+            "verification finished",
+            extra={
+                "game_date": game_date.isoformat(),
+                "system_id": system_id,
+                "verdict": verdict.value,
+                "alerted": alerted,
+            },
+        )
+        return result
+
+    def _memory(self, system_id: str, verdict: Status) -> tuple[Status | None, datetime | None]:
+        rows = self.warehouse.query(sql("verification_last_runs"), {"system_id": system_id})
+        previous = Status(rows[0]["verdict"]) if rows else None
+        last_alert = next(
+            (r["finished_at"] for r in rows if r["alerted"] and r["verdict"] == verdict.value),
+            None,
+        )
+        return previous, last_alert
+
+    def _should_alert(
+        self,
+        verdict: Status,
+        previous: Status | None,
+        last_alert: datetime | None,
+        now: datetime,
+    ) -> bool:
+        if previous is None or previous is not verdict:
+            return True
+        if verdict is Status.PASS:
+            return False
+        window = timedelta(hours=self.settings.repeat_window_hours)
+        return last_alert is None or now - last_alert >= window
+
+    def _send(self, verdict: SystemVerdict) -> bool:
+        try:
+            self.notifier.notify(alert_for(verdict))
+            return True
+        except NotificationError as exc:
+            _log.error(
+                "alert could not be delivered",
+                extra={"system_id": verdict.system_id, "error": str(exc)},
+            )
+            return False
+
+    def _already_recorded(self, run_id: str) -> bool:
+        return bool(
+            self.warehouse.query(
+                "SELECT run_id FROM verification_runs WHERE run_id = @run_id", {"run_id": run_id}
+            )
+        )
+
+    def _record(self, verdict: SystemVerdict) -> None:
+        row = {
+            "run_id": verdict.run_id,
+            "game_date": verdict.game_date,
+            "system_id": verdict.system_id,
+            "verdict": verdict.verdict.value,
+            "previous_verdict": verdict.previous_verdict.value
+            if verdict.previous_verdict
+            else None,
+            "summary": verdict.summary(),
+            "predictions": verdict.figure("coverage", "predictions"),
+            "attributed": verdict.figure("coverage", "attributed"),
+            "coverage_pct": verdict.figure("coverage", "coverage_pct"),
+            "checks_json": json.dumps(
+                [c.to_document() for c in verdict.checks], default=json_default, sort_keys=True
+            ),
+            "alerted": verdict.alerted,
+            "started_at": verdict.started_at,
+            "finished_at": verdict.finished_at,
+        }
+        self.warehouse.insert_new_rows("verification_runs", [row], key=["run_id"])
