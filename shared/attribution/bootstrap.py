@@ -65,7 +65,11 @@ class App:
                 ),
                 models=ModelCache(self.store, capacity=self.settings.model_cache_size),
                 store_for=self.store,
-                settings=PredictionSettings(min_edge=self.settings.min_edge),
+                settings=PredictionSettings(
+                    min_edge=self.settings.min_edge,
+                    inputs_bucket=self.settings.models_bucket,
+                    inputs_prefix=self.settings.batch_inputs_prefix,
+                ),
             )
         predictor: BatchPredictor = self._cached["batch_predictor"]
         return predictor

@@ -51,6 +51,7 @@ class Settings:
     cards_bucket: str = "models"
     models_prefix: str = "models/"
     cards_prefix: str = "cards/"
+    batch_inputs_prefix: str = "batches/"
     max_model_bytes: int = 1024 * 1024 * 1024
     dataset: str = "nba_predictions"
     bq_location: str = "US"
@@ -58,6 +59,9 @@ class Settings:
     model_cards_topic: str = "model-cards"
     prediction_batches_topic: str = "prediction-batches"
     verification_requests_topic: str = "verification-requests"
+    # "auto": Slack / email from SLACK_WEBHOOK_URL and SMTP_* (see attribution.notifier_config),
+    # console when neither is set; "console": console only. A Settings built in code (tests)
+    # stays on the console; load_settings() (the deployed functions) defaults to "auto".
     notifier: str = "console"
     log_level: str = "INFO"
     min_edge: float = 1.0
@@ -88,16 +92,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cards_bucket=env.get("CARDS_BUCKET", models_bucket),
         models_prefix=_prefix(env.get("MODELS_PREFIX", "models/")),
         cards_prefix=_prefix(env.get("CARDS_PREFIX", "cards/")),
+        batch_inputs_prefix=_prefix(env.get("BATCH_INPUTS_PREFIX", "batches/")),
         max_model_bytes=_int(env, "MAX_MODEL_BYTES", 1024 * 1024 * 1024),
         dataset=env.get("BQ_DATASET", "nba_predictions"),
         bq_location=env.get("BQ_LOCATION", "US"),
         duckdb_path=Path(duckdb_path) if duckdb_path else None,
         model_cards_topic=env.get("MODEL_CARDS_TOPIC", "model-cards"),
         prediction_batches_topic=env.get("PREDICTION_BATCHES_TOPIC", "prediction-batches"),
-        verification_requests_topic=env.get(
-            "VERIFICATION_REQUESTS_TOPIC", "verification-requests"
-        ),
-        notifier=env.get("ALERT_NOTIFIER", "console"),
+        verification_requests_topic=env.get("VERIFICATION_REQUESTS_TOPIC", "verification-requests"),
+        notifier=env.get("ALERT_NOTIFIER", "auto"),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         min_edge=_float(env, "MIN_EDGE", 1.0),
         ledger_cache_seconds=_float(env, "LEDGER_CACHE_SECONDS", 5.0),

@@ -20,7 +20,14 @@ import numpy as np
 import pyarrow as pa
 
 from attribution.batch_request import BatchRequest, parse_batch_request, split_gs_uri
-from attribution.batch_rows import CheckedRows, check_rows, format_of, read_rows, rows_to_table
+from attribution.batch_rows import (
+    CheckedRows,
+    RowReject,
+    check_rows,
+    format_of,
+    read_rows,
+    rows_to_table,
+)
 from attribution.card import ModelCard, attribution_columns, now_utc
 from attribution.dead_letters import keep_dead_letter
 from attribution.deployments import ActiveModelCache
@@ -58,6 +65,13 @@ class BatchOutcome:
 @dataclass(frozen=True)
 class PredictionSettings:
     min_edge: float = 1.0
+    inputs_bucket: str = "models"
+    inputs_prefix: str = "batches/"
+
+
+def kept_input_name(prefix: str, batch_id: str, fmt: str) -> str:
+    """Where a batch's input is kept: derived from its batch_id alone."""
+    return f"{prefix}{batch_id}/input.{fmt}"
 
 
 class BatchPredictor:
@@ -111,9 +125,7 @@ class BatchPredictor:
                 clock=clock,
                 message_id=message.message_id,
             )
-            _log.error(
-                "batch failed", extra={"batch_id": request.batch_id, "error": str(exc)}
-            )
+            _log.error("batch failed", extra={"batch_id": request.batch_id, "error": str(exc)})
             return BatchOutcome(request.batch_id, BatchStatus.FAILED, error=str(exc))
 
     def _run(
@@ -124,7 +136,7 @@ class BatchPredictor:
             raise PermanentError(
                 "model_without_features", f"model {card.model_file_name} names no features"
             )
-        table = self._input_rows(request)
+        table, input_uri = self._input_rows(request)
         model = self.models.model_for(card)
         checked = check_rows(table, feature_names=card.feature_names, game_date=request.game_date)
         predicted = _predict(model, checked)
@@ -166,6 +178,7 @@ class BatchPredictor:
             started_at=started_at,
             clock=clock,
             message_id=message.message_id,
+            input_uri=input_uri,
         )
         _log.info(
             "batch predicted",
@@ -194,22 +207,35 @@ class BatchPredictor:
                     f"not {request.system_id}",
                 )
             return card
-        card = self.active_models.active_card(request.system_id)
-        if card is None:
+        active = self.active_models.active_card(request.system_id)
+        if active is None:
             raise PermanentError(
                 "no_model",
                 f"no model is pinned and none is active for system {request.system_id}: "
                 f"promote one with `attribution promote {request.system_id} MODEL`",
             )
-        return card
+        return active
 
-    def _input_rows(self, request: BatchRequest) -> pa.Table:
+    def _input_rows(self, request: BatchRequest) -> tuple[pa.Table, str]:
+        """The batch's rows, and where its input is kept (written there first if need be)."""
+        inputs = self.store_for(self.settings.inputs_bucket)
         if request.rows is not None:
-            return rows_to_table(request.rows)
+            name = kept_input_name(self.settings.inputs_prefix, request.batch_id, "jsonl")
+            if inputs.stat(name) is None:
+                lines = "".join(
+                    json.dumps(row, default=json_default, sort_keys=True) + "\n"
+                    for row in request.rows
+                )
+                inputs.write(name, lines.encode(), content_type="application/x-ndjson")
+            return rows_to_table(request.rows), f"gs://{inputs.bucket}/{name}"
         assert request.rows_uri is not None
         bucket, name = split_gs_uri(request.rows_uri)
         data = self.store_for(bucket).read(name)
-        return read_rows(data, format_of(name), source=request.rows_uri)
+        fmt = format_of(name)
+        kept = kept_input_name(self.settings.inputs_prefix, request.batch_id, fmt)
+        if (bucket, name) != (inputs.bucket, kept) and inputs.stat(kept) is None:
+            inputs.write(kept, data)
+        return read_rows(data, fmt, source=request.rows_uri), f"gs://{inputs.bucket}/{kept}"
 
     def _already_logged(self, batch_id: str) -> bool:
         return bool(self.warehouse.query(sql("execution_log_for_batch"), {"batch_id": batch_id}))
@@ -227,7 +253,9 @@ class BatchPredictor:
                 "row_number": reject.row_number,
                 "player_lookup": reject.player_lookup,
                 "reason": reject.reason,
-                "raw_row": json.dumps(reject.raw_row, default=json_default, sort_keys=True),
+                "raw_row": json.dumps(
+                    _raw_row(request, reject), default=json_default, sort_keys=True
+                ),
                 "rejected_at": rejected_at,
             }
             for reject in checked.rejects
@@ -247,6 +275,7 @@ class BatchPredictor:
         started_at: datetime,
         clock: float,
         message_id: str | None,
+        input_uri: str | None = None,
     ) -> None:
         finished_at = now_utc()
         attribution: dict[str, Any] = attribution_columns(card) if card else {}
@@ -261,7 +290,8 @@ class BatchPredictor:
             "rows_written": counts[1],
             "rows_rejected": counts[2],
             **attribution,
-            "input_uri": request.rows_uri,
+            "input_uri": input_uri or request.rows_uri,
+            "model_pin": request.pin.reference if request.pin else None,
             "message_id": message_id,
             "started_at": started_at,
             "finished_at": finished_at,
@@ -304,6 +334,13 @@ def _predict(model: Any, checked: CheckedRows) -> np.ndarray:
     if checked.good == 0:
         return np.empty(0, dtype=np.float64)
     return np.asarray(model.predict(checked.features), dtype=np.float64)
+
+
+def _raw_row(request: BatchRequest, reject: RowReject) -> Any:
+    """The row as it was sent: inline rows as in the message, not as a typed column saw it."""
+    if request.rows is not None and 0 <= reject.row_number < len(request.rows):
+        return request.rows[reject.row_number]
+    return reject.raw_row
 
 
 def _batch_id_of(data: bytes) -> str | None:

@@ -14,6 +14,7 @@ from attribution.batch_rows import format_of, parse_jsonl, read_rows
 from attribution.bootstrap import App
 from attribution.cli.output import print_json, print_table
 from attribution.config import Backend
+from attribution.prediction_batch import kept_input_name
 from attribution.errors import PermanentError
 from attribution.extraction import parse_timestamp
 from attribution.results import load_results
@@ -113,7 +114,7 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
     if fmt == "jsonl" and len(data) <= INLINE_LIMIT_BYTES:
         rows = parse_jsonl(data, source=str(args.input))
     else:
-        name = f"batches/{batch_id}/input.{fmt}"
+        name = kept_input_name(app.settings.batch_inputs_prefix, batch_id, fmt)
         stored = app.models.write(name, data)
         rows_uri = stored.uri
         _progress(f"claim check written to {rows_uri}")

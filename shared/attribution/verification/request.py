@@ -1,10 +1,17 @@
-"""The verification request: ``{"game_date": "YYYY-MM-DD", "system_id": optional}``."""
+"""The verification request: ``{"game_date": "YYYY-MM-DD", "system_id": optional}``.
+
+A scheduler cannot write today's date into a fixed payload, so ``game_date`` may also be
+``"today"`` or ``"yesterday"``, resolved in ``VERIFY_TIMEZONE`` (default America/New_York,
+where the seed's schedule lives).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from attribution.errors import PermanentError
@@ -14,6 +21,20 @@ from attribution.errors import PermanentError
 class VerificationRequest:
     game_date: date
     system_id: str | None = None
+
+
+def resolve_game_date(raw: str, *, now: datetime | None = None) -> date:
+    relative = {"today": 0, "yesterday": 1}
+    if raw.strip().lower() in relative:
+        zone = ZoneInfo(os.environ.get("VERIFY_TIMEZONE", "America/New_York"))
+        local = (now or datetime.now(UTC)).astimezone(zone).date()
+        return local - timedelta(days=relative[raw.strip().lower()])
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise PermanentError(
+            "invalid_message", f"game_date {raw!r} is not a date, 'today' or 'yesterday'"
+        ) from None
 
 
 def parse_verification_request(document: Any) -> VerificationRequest:
@@ -27,10 +48,7 @@ def parse_verification_request(document: Any) -> VerificationRequest:
     raw_date = document.get("game_date")
     if not isinstance(raw_date, str):
         raise PermanentError("invalid_message", "verification request needs game_date (YYYY-MM-DD)")
-    try:
-        game_date = date.fromisoformat(raw_date)
-    except ValueError:
-        raise PermanentError("invalid_message", f"game_date {raw_date!r} is not a date") from None
+    game_date = resolve_game_date(raw_date)
     system_id = document.get("system_id")
     if system_id is not None and (not isinstance(system_id, str) or not system_id):
         raise PermanentError("invalid_message", "system_id must be a non-empty string")
