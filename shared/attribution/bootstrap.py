@@ -7,6 +7,7 @@ and the CLI shares the very same instance, so in-process events reach the same w
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ from attribution.deployments import ActiveModelCache, DeploymentLedger
 from attribution.registry import CardRegistry
 
 if TYPE_CHECKING:
+    from attribution.backfill import Backfill
+    from attribution.model_loading import ModelCache
     from attribution.prediction_batch import BatchPredictor
     from attribution.verification.verifier import Verifier
 
@@ -54,7 +57,6 @@ class App:
     def batch_predictor(self) -> BatchPredictor:
         """Built once per instance: its model and ledger caches outlive one invocation."""
         if "batch_predictor" not in self._cached:
-            from attribution.model_loading import ModelCache
             from attribution.prediction_batch import BatchPredictor, PredictionSettings
 
             self._cached["batch_predictor"] = BatchPredictor(
@@ -63,7 +65,7 @@ class App:
                 active_models=ActiveModelCache(
                     self.ledger, ttl_seconds=self.settings.ledger_cache_seconds
                 ),
-                models=ModelCache(self.store, capacity=self.settings.model_cache_size),
+                models=self.model_cache(),
                 store_for=self.store,
                 settings=PredictionSettings(
                     min_edge=self.settings.min_edge,
@@ -73,6 +75,32 @@ class App:
             )
         predictor: BatchPredictor = self._cached["batch_predictor"]
         return predictor
+
+    def model_cache(self) -> ModelCache:
+        """One per instance, shared by prediction and replay: a model is loaded once."""
+        if "model_cache" not in self._cached:
+            from attribution.model_loading import ModelCache
+
+            self._cached["model_cache"] = ModelCache(
+                self.store, capacity=self.settings.model_cache_size
+            )
+        cache: ModelCache = self._cached["model_cache"]
+        return cache
+
+    def backfill(self) -> Backfill:
+        from attribution.backfill import Backfill, BackfillSettings
+
+        return Backfill(
+            warehouse=self.warehouse,
+            ledger=self.ledger,
+            models=self.model_cache(),
+            store_for=self.store,
+            inputs_bucket=self.settings.models_bucket,
+            inputs_prefix=self.settings.batch_inputs_prefix,
+            settings=BackfillSettings(
+                ambiguity=timedelta(minutes=self.settings.backfill_ambiguity_minutes)
+            ),
+        )
 
     def verifier(self) -> Verifier:
         from attribution.verification.settings import load_verifier_settings

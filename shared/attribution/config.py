@@ -67,6 +67,7 @@ class Settings:
     min_edge: float = 1.0
     ledger_cache_seconds: float = 5.0
     model_cache_size: int = 4
+    backfill_ambiguity_minutes: float = 30.0
 
     @property
     def bucket_root(self) -> Path:
@@ -105,4 +106,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         min_edge=_float(env, "MIN_EDGE", 1.0),
         ledger_cache_seconds=_float(env, "LEDGER_CACHE_SECONDS", 5.0),
         model_cache_size=_int(env, "MODEL_CACHE_SIZE", 4),
+        backfill_ambiguity_minutes=_float(env, "BACKFILL_AMBIGUITY_MINUTES", 30.0),
     )

@@ -43,28 +43,39 @@ def write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> Path:
     return path
 
 
-def write_unattributed_day(day: date) -> None:
-    """What the seed's worker did before its attribution deploy: rows with no model at all."""
+def write_unattributed_day(day: date, model_file: Path, created_at: datetime) -> None:
+    """What the seed's worker did before its attribution deploy: real predictions, no model
+    columns, no execution log. Its input was kept, so replay can prove which model it was."""
+    from catboost import CatBoost
+
     slate = slate_for(day)
-    created = datetime.now(UTC)
-    rows = [
-        {
-            "prediction_id": f"legacy-{day}-{r['player_lookup']}",
-            "batch_id": f"legacy-worker-{day}",
-            "system_id": SYSTEM,
-            "game_date": day,
-            "player_lookup": r["player_lookup"],
-            "line_value": r["line_value"],
-            "predicted_points": float(r["points_avg_season"]),
-            "edge": float(r["points_avg_season"]) - float(r["line_value"]),
-            "recommendation": "OVER" if r["points_avg_season"] > r["line_value"] else "UNDER",
-            "run_mode": "OVERNIGHT",
-            "created_at": created,
-        }
-        for r in slate.rows
-    ]
+    batch_id = f"legacy-worker-{day}"
+    lines = "".join(json.dumps(r) + "\n" for r in slate.rows)
+    app().models.write(f"batches/{batch_id}/input.jsonl", lines.encode())
+    model = CatBoost()
+    model.load_model(str(model_file))
+    features = [[float(r[name]) for name in model.feature_names_] for r in slate.rows]
+    predicted = [float(p) for p in model.predict(features)]
+    rows = []
+    for row, points in zip(slate.rows, predicted, strict=True):
+        edge = points - float(row["line_value"])
+        rows.append(
+            {
+                "prediction_id": f"legacy-{day}-{row['player_lookup']}",
+                "batch_id": batch_id,
+                "system_id": SYSTEM,
+                "game_date": day,
+                "player_lookup": row["player_lookup"],
+                "line_value": row["line_value"],
+                "predicted_points": points,
+                "edge": edge,
+                "recommendation": "PASS" if abs(edge) < 1 else ("OVER" if edge > 0 else "UNDER"),
+                "run_mode": "OVERNIGHT",
+                "created_at": created_at,
+            }
+        )
     app().warehouse.insert_rows("player_prop_predictions", rows)
-    print(f"(a legacy worker wrote {len(rows)} predictions for {day} with no model columns)")
+    print(f"(a worker without stamping wrote {len(rows)} predictions for {day} at {created_at})")
 
 
 def main() -> int:
@@ -126,13 +137,30 @@ def main() -> int:
     for day in OLD_DAYS + NEW_DAYS:
         run("verify", "--game-date", day.isoformat())
 
-    step("8. A worker without stamping writes a day: the verifier FAILs and alerts")
-    broken_day = NEW_DAYS[-1] + timedelta(days=1)
-    write_unattributed_day(broken_day)
-    code = run("verify", "--game-date", broken_day.isoformat())
+    step("8. The seed's gap: a worker without stamping writes a day; verify FAILs and alerts")
+    legacy_day = NEW_DAYS[-1] + timedelta(days=1)
+    write_unattributed_day(legacy_day, work / RETRAIN, datetime(2026, 2, 5, 21, 38, tzinfo=UTC))
+    all_results = slate_for(legacy_day).results
+    run("results", "--input", str(write_jsonl(work / "results_legacy.jsonl", all_results)))
+    code = run("verify", "--game-date", legacy_day.isoformat())
     print(f"(exit code {code}: 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN)")
 
-    step("9. Which model produced which performance? (the seed's Priority 3 question)")
+    step("9. History from the deploy logs, then backfill: inferred, then proven by replay")
+    history = work / "deploy_history.csv"
+    history.write_text(
+        "system_id,model_file_name,active_from,by,note\n"
+        f"{SYSTEM},{OLD_MODEL},2026-01-09T15:00:00Z,deploy-log,Session 80 deploy\n"
+        f"{SYSTEM},{RETRAIN},2026-02-02T22:00:00Z,deploy-log,Session 82 deploy\n"
+    )
+    run("ledger", "import", str(history))
+    run("ledger", "import", str(history))
+    run("backfill", "--system-id", SYSTEM, "--dry-run")
+    run("backfill", "--system-id", SYSTEM, "--replay")
+    run("backfill", "--system-id", SYSTEM, "--replay")
+    code = run("verify", "--game-date", legacy_day.isoformat())
+    print(f"(exit code {code})")
+
+    step("10. Which model produced which performance? (the seed's Priority 3 question)")
     run("report", "models", "--system-id", SYSTEM)
     print(f"\nState kept in {home} (DuckDB: {home / 'warehouse.duckdb'})")
     return 0

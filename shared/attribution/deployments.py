@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from attribution.card import ModelCard, format_timestamp, now_utc
 from attribution.errors import PermanentError
@@ -95,6 +95,41 @@ class DeploymentLedger:
 
     def list(self, system_id: str | None = None) -> list[Row]:
         return self.warehouse.query(sql("deployments_list"), {"system_id": system_id})
+
+    def timeline(self, system_id: str) -> LedgerTimeline:
+        entries = []
+        for row in self.list(system_id):
+            card = self.registry.get(row["model_card_id"])
+            if card is not None:
+                entries.append((row["active_from"], card))
+        return LedgerTimeline(entries)
+
+
+class LedgerTimeline:
+    """One system's promotions in time order, with the cards they name."""
+
+    def __init__(self, entries: list[tuple[datetime, ModelCard]]) -> None:
+        self.entries = sorted(entries, key=lambda e: e[0])
+
+    def active_at(self, at: datetime) -> ModelCard | None:
+        active = None
+        for active_from, card in self.entries:
+            if active_from <= at:
+                active = card
+            else:
+                break
+        return active
+
+    def candidates(self, at: datetime, window: timedelta) -> list[ModelCard]:
+        """Every model active at some instant within ``window`` of ``at``."""
+        found: dict[str, ModelCard] = {}
+        start = self.active_at(at - window)
+        if start is not None:
+            found[start.model_sha256] = start
+        for active_from, card in self.entries:
+            if at - window < active_from <= at + window:
+                found.setdefault(card.model_sha256, card)
+        return list(found.values())
 
 
 class ActiveModelCache:

@@ -61,6 +61,18 @@ class Warehouse(Protocol):
         """
         ...
 
+    def update_rows(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, Any]],
+        key: Sequence[str],
+        *,
+        only_where: str,
+    ) -> int:
+        """Set the given columns on rows matched by key, only where ``only_where`` (SQL over
+        the target's columns) still holds at write time; return how many rows changed."""
+        ...
+
     def table_columns(self, table: str) -> list[str] | None:
         """Column names in order, or None when the table does not exist."""
         ...

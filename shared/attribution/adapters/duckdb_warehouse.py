@@ -36,8 +36,20 @@ def to_duckdb(sql_text: str) -> tuple[str, ...]:
     return tuple(statements)
 
 
+_path_locks: dict[str, threading.RLock] = {}
+_path_locks_guard = threading.Lock()
+
+
+def _lock_for(path: str) -> threading.RLock:
+    """One write lock per database file: every instance on it shares DuckDB's database."""
+    if path == ":memory:":
+        return threading.RLock()
+    with _path_locks_guard:
+        return _path_locks.setdefault(str(Path(path).resolve()), threading.RLock())
+
+
 class DuckDBWarehouse:
-    """One DuckDB database file per process; a lock makes keyed inserts exact."""
+    """One DuckDB database file per process; a lock per file makes keyed inserts exact."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
@@ -47,7 +59,7 @@ class DuckDBWarehouse:
             self._connection = duckdb.connect(self.path)
         except duckdb.IOException as exc:
             raise TransientError(f"DuckDB database {self.path} is unavailable: {exc}") from exc
-        self._write_lock = threading.RLock()
+        self._write_lock = _lock_for(self.path)
         self._local = threading.local()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -150,11 +162,49 @@ class DuckDBWarehouse:
                 cursor.unregister("incoming_rows")
         return int(inserted[0]) if inserted else 0
 
+    def update_rows(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, Any]],
+        key: Sequence[str],
+        *,
+        only_where: str,
+    ) -> int:
+        if not rows:
+            return 0
+        spec = table_spec(table)
+        columns = [c for c in rows[0] if c not in key]
+        chosen = [spec.column(c) for c in [*key, *columns]]
+        schema = pa.schema([pa.field(c.name, c.arrow_type) for c in chosen])
+        data = pa.Table.from_pylist([dict(r) for r in rows], schema=schema)
+        assignments = ", ".join(f'"{c}" = changes."{c}"' for c in columns)
+        match = " AND ".join(f'"{table}"."{k}" = changes."{k}"' for k in key)
+        guard = _qualified_condition(only_where, table)
+        with self._write_lock:
+            cursor = self._cursor()
+            cursor.register("changes", data)
+            try:
+                result = cursor.execute(
+                    f'UPDATE "{table}" SET {assignments} FROM changes WHERE {match} AND ({guard})'
+                ).fetchone()
+            finally:
+                cursor.unregister("changes")
+        return int(result[0]) if result else 0
+
     @staticmethod
     def _arrow(table: str, rows: Sequence[Mapping[str, Any]] | pa.Table) -> pa.Table:
         if isinstance(rows, pa.Table):
             return rows
         return to_arrow(table_spec(table), rows)
+
+
+def _qualified_condition(condition: str, table: str) -> str:
+    """A BigQuery boolean expression over ``table``'s columns, qualified, in DuckDB SQL."""
+    tree = sqlglot.condition(condition, dialect="bigquery")
+    for column in tree.find_all(exp.Column):
+        if not column.table:
+            column.set("table", exp.to_identifier(table, quoted=True))
+    return tree.sql(dialect="duckdb")
 
 
 def _used(statement: str, params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from attribution.bootstrap import App, app, current_app, use_app
-from attribution.cli import batch_commands, model_commands, verify_commands, warehouse_commands
+from attribution.cli import (
+    batch_commands,
+    history_commands,
+    model_commands,
+    verify_commands,
+    warehouse_commands,
+)
 from attribution.errors import PermanentError, TransientError
 
 _NEEDS_NO_APP = {"train"}
@@ -26,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse_commands.add_parsers(sub)
     batch_commands.add_parsers(sub)
     verify_commands.add_parsers(sub)
+    history_commands.add_parsers(sub)
     return parser
 
 

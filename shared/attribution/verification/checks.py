@@ -67,10 +67,12 @@ def coverage(ctx: CheckContext) -> CheckResult:
         details = [f"prediction {s['prediction_id']} (batch {s['batch_id']})" for s in sample]
         if missing > len(sample):
             details.append(f"+{missing - len(sample)} more")
+    methods = ", ".join(f"{k} {v}" for k, v in figures["by_method"].items() if v)
     return CheckResult(
         "coverage",
         status,
-        f"{attributed}/{total} predictions fully attributed ({figures['coverage_pct']}%)",
+        f"{attributed}/{total} predictions fully attributed ({figures['coverage_pct']}%)"
+        + (f"; {methods}" if methods else ""),
         figures,
         details,
         next_step=None
@@ -105,9 +107,16 @@ def completeness(ctx: CheckContext) -> list[CheckResult]:
     failed: list[str] = []
     never_logged: list[str] = []
     short: list[str] = []
+    history: list[str] = []
     for b in batches:
         if b["never_logged"]:
-            never_logged.append(f"batch {b['batch_id']}: {b['rows_present']} rows, no log row")
+            if b["rows_backfilled"] == b["rows_present"]:
+                history.append(
+                    f"batch {b['batch_id']}: {b['rows_present']} rows written before the "
+                    "execution log existed, attributed by backfill"
+                )
+            else:
+                never_logged.append(f"batch {b['batch_id']}: {b['rows_present']} rows, no log row")
             continue
         if b["status"] == "failed":
             failed.append(f"batch {b['batch_id']} failed: {b['error'] or 'no reason logged'}")
@@ -130,6 +139,7 @@ def completeness(ctx: CheckContext) -> list[CheckResult]:
         "rows_rejected": rejected,
         "failed_batches": len(failed),
         "never_logged_batches": len(never_logged),
+        "backfilled_batches": len(history),
     }
     return [
         CheckResult(
@@ -138,7 +148,7 @@ def completeness(ctx: CheckContext) -> list[CheckResult]:
             f"{expected - missing}/{expected} expected rows present in {len(batches)} batch(es)"
             + (f"; {len(never_logged)} batch(es) never logged" if never_logged else ""),
             figures,
-            short + never_logged,
+            short + never_logged + history,
             next_step=None
             if rows_status is Status.PASS
             else "Rows are missing or unlogged: compare prediction_execution_log with "

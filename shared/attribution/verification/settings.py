@@ -34,6 +34,7 @@ class VerifierSettings:
     red_day_share: float = 75.0
     sample_size: int = 10
     repeat_window_hours: float = 6.0
+    drift_tolerance_seconds: float = 60.0
 
 
 def _threshold_from_env(name: str, base: Threshold, env: Mapping[str, str]) -> Threshold:
@@ -69,4 +70,5 @@ def load_verifier_settings(env: Mapping[str, str] | None = None) -> VerifierSett
         red_day_share=number("VERIFY_RED_DAY_SHARE", 75.0),
         sample_size=int(number("VERIFY_SAMPLE_SIZE", 10)),
         repeat_window_hours=number("ALERT_REPEAT_WINDOW_HOURS", 6.0),
+        drift_tolerance_seconds=number("VERIFY_DRIFT_TOLERANCE_SECONDS", 60.0),
     )

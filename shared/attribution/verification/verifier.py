@@ -18,6 +18,7 @@ from attribution.sql_text import sql
 from attribution.tables import json_default
 from attribution.verification import checks
 from attribution.verification.alerts import alert_for
+from attribution.verification.drift import deployment_drift
 from attribution.verification.outcome import CheckResult, Status, overall
 from attribution.verification.settings import VerifierSettings
 
@@ -33,6 +34,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("performance", checks.performance),
     ("recommendation_skew", checks.recommendation_skew),
     ("leakage", checks.leakage),
+    ("deployment_drift", deployment_drift),
 )
 
 

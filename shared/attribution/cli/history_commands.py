@@ -1,0 +1,75 @@
+"""``ledger import`` and ``backfill``: attribution for history written before stamping."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from attribution.batch_rows import format_of, read_rows
+from attribution.bootstrap import App
+from attribution.cli.output import print_json, print_table
+from attribution.ledger_import import import_ledger
+
+
+def add_parsers(sub: Any) -> None:
+    ledger = sub.add_parser("ledger", help="the deployment ledger's history")
+    actions = ledger.add_subparsers(dest="ledger_action", required=True)
+    imports = actions.add_parser(
+        "import", help="import past promotions (CSV or JSONL: system_id, model, active_from)"
+    )
+    imports.add_argument("file", type=Path)
+    imports.set_defaults(handler=cmd_ledger_import)
+
+    backfill = sub.add_parser("backfill", help="attribute predictions written before stamping")
+    backfill.add_argument("--system-id")
+    backfill.add_argument("--from", dest="from_date", type=date.fromisoformat)
+    backfill.add_argument("--to", dest="to_date", type=date.fromisoformat)
+    backfill.add_argument("--replay", action="store_true", help="prove by re-running models")
+    backfill.add_argument("--dry-run", action="store_true", help="change nothing")
+    backfill.set_defaults(handler=cmd_backfill)
+
+
+def cmd_ledger_import(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    table = read_rows(args.file.read_bytes(), format_of(args.file.name), source=str(args.file))
+    result = import_ledger(table, app.ledger)
+    if args.json:
+        print_json(result.__dict__)
+    else:
+        print(
+            f"ledger import: {result.entries} entries, {result.imported} imported, "
+            f"{result.already_recorded} already recorded"
+        )
+    return 0
+
+
+def cmd_backfill(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    summary = app.backfill().run(
+        system_id=args.system_id,
+        from_date=args.from_date,
+        to_date=args.to_date,
+        replay=args.replay,
+        dry_run=args.dry_run,
+    )
+    document = summary.to_document()
+    if args.json:
+        print_json(document)
+        return 0
+    verb = "would update" if summary.dry_run else "updated"
+    print(f"backfill: {summary.considered} rows considered, {verb} "
+          f"{sum(v for k, v in summary.by_method.items() if k in ('replay_verified', 'ledger_inferred'))}"
+          + ("" if summary.dry_run else f" ({summary.updated} written)"))
+    print_table([{"method": k, "rows": v} for k, v in sorted(summary.by_method.items())])
+    print_table([{"model_file_name": k, "rows": v} for k, v in sorted(summary.by_model.items())])
+    for label, rows in (
+        ("ambiguous (left unstamped)", summary.ambiguous),
+        ("no candidate reproduces (flagged, left unstamped)", summary.unreproduced),
+        ("no ledger entry (left unstamped)", summary.no_ledger_entry),
+    ):
+        if rows:
+            shown = ", ".join(rows[:5]) + (f" +{len(rows) - 5} more" if len(rows) > 5 else "")
+            print(f"{label}: {shown}")
+    return 0

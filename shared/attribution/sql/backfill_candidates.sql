@@ -1,0 +1,14 @@
+-- Predictions that lack a model (and, when replaying, those only inferred from the ledger),
+-- with the instant their batch started and where its input was kept.
+SELECT
+  p.prediction_id, p.batch_id, p.system_id, p.game_date, p.player_lookup, p.predicted_points,
+  p.created_at, p.attribution_method, l.started_at AS batch_started_at, l.input_uri
+FROM player_prop_predictions AS p
+LEFT JOIN prediction_execution_log AS l ON l.batch_id = p.batch_id
+WHERE (
+    (p.attribution_method IS NULL AND p.model_sha256 IS NULL)
+    OR (@include_inferred AND p.attribution_method = 'ledger_inferred')
+  )
+  AND (@system_id IS NULL OR p.system_id = @system_id)
+  AND p.game_date BETWEEN @from_date AND @to_date
+ORDER BY p.batch_id, p.player_lookup
