@@ -18,10 +18,16 @@ def on_model_uploaded(cloud_event: CloudEvent) -> None:
     try:
         event = parse_object_finalized(cloud_event)
     except PermanentError as exc:
-        _log.error("unusable storage event", extra={"event_id": cloud_event["id"], "error": str(exc)})
+        _log.error(
+            "unusable storage event", extra={"event_id": cloud_event["id"], "error": str(exc)}
+        )
         return
     outcome = app().card_publisher().handle(event)
     _log.info(
         "model upload handled",
-        extra={"object_uri": outcome.object_uri, "result": outcome.result.value, "reason": outcome.reason},
+        extra={
+            "object_uri": outcome.object_uri,
+            "result": outcome.result.value,
+            "reason": outcome.reason,
+        },
     )

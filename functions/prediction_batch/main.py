@@ -27,7 +27,9 @@ def on_batch_requested(cloud_event: CloudEvent) -> None:
             error=exc.message,
             payload=str(cloud_event.get_data()),
         )
-        _log.error("unusable Pub/Sub event", extra={"event_id": cloud_event["id"], "error": str(exc)})
+        _log.error(
+            "unusable Pub/Sub event", extra={"event_id": cloud_event["id"], "error": str(exc)}
+        )
         return
     outcome = app().batch_predictor().handle_message(message)
     _log.info(

@@ -34,10 +34,12 @@ def on_verification_requested(cloud_event: CloudEvent) -> None:
         )
         _log.error("unusable verification request", extra={"error": str(exc)})
         return
-    for verdict in app().verifier().verify(
-        request.game_date, request.system_id, request_id=message.message_id
+    for verdict in (
+        app().verifier().verify(request.game_date, request.system_id, request_id=message.message_id)
     ):
-        _log.info("verdict", extra={"system_id": verdict.system_id, "verdict": verdict.verdict.value})
+        _log.info(
+            "verdict", extra={"system_id": verdict.system_id, "verdict": verdict.verdict.value}
+        )
 
 
 @functions_framework.http

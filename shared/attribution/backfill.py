@@ -206,7 +206,11 @@ class Backfill:
             except PermanentError as exc:
                 _log.warning(
                     "candidate cannot be replayed",
-                    extra={"batch_id": batch.batch_id, "model": card.model_file_name, "error": str(exc)},
+                    extra={
+                        "batch_id": batch.batch_id,
+                        "model": card.model_file_name,
+                        "error": str(exc),
+                    },
                 )
                 continue
             if checked.good == 0:

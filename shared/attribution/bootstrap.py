@@ -7,14 +7,14 @@ and the CLI shares the very same instance, so in-process events reach the same w
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from attribution.config import Backend, Settings, load_settings
+from attribution.deployments import ActiveModelCache, DeploymentLedger
 from attribution.logs import configure_logging
 from attribution.ports import Notifier, ObjectStore, Publisher, Warehouse
-from attribution.deployments import ActiveModelCache, DeploymentLedger
 from attribution.registry import CardRegistry
 
 if TYPE_CHECKING:
@@ -145,7 +145,6 @@ def _make_warehouse(settings: Settings) -> Warehouse:
             project=settings.project, dataset=settings.dataset, location=settings.bq_location
         )
     from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-
     from attribution.migrations import migrate
 
     warehouse = DuckDBWarehouse(settings.warehouse_path)

@@ -133,7 +133,8 @@ class ModelCard(BaseModel):
 
     def to_document(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field, in canonical spelling."""
-        return _canonical_value(self.model_dump(mode="python"))
+        document: dict[str, Any] = _canonical_value(self.model_dump(mode="python"))
+        return document
 
     def canonical_json(self) -> str:
         """The card's canonical JSON, ``card_id`` included."""

@@ -5,6 +5,7 @@ Append-only. "Which model was live at time T" is the latest promotion at or befo
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import threading
 import time
@@ -76,9 +77,7 @@ class DeploymentLedger:
         return deployment, new
 
     def active_at(self, system_id: str, at: datetime) -> Deployment | None:
-        rows = self.warehouse.query(
-            sql("deployment_active_at"), {"system_id": system_id, "at": at}
-        )
+        rows = self.warehouse.query(sql("deployment_active_at"), {"system_id": system_id, "at": at})
         if not rows:
             return None
         row = rows[0]
@@ -93,7 +92,7 @@ class DeploymentLedger:
             note=row["note"],
         )
 
-    def list(self, system_id: str | None = None) -> list[Row]:
+    def list(self, system_id: str | None = None) -> builtins.list[Row]:
         return self.warehouse.query(sql("deployments_list"), {"system_id": system_id})
 
     def timeline(self, system_id: str) -> LedgerTimeline:
@@ -108,7 +107,7 @@ class DeploymentLedger:
 class LedgerTimeline:
     """One system's promotions in time order, with the cards they name."""
 
-    def __init__(self, entries: list[tuple[datetime, ModelCard]]) -> None:
+    def __init__(self, entries: builtins.list[tuple[datetime, ModelCard]]) -> None:
         self.entries = sorted(entries, key=lambda e: e[0])
 
     def active_at(self, at: datetime) -> ModelCard | None:
@@ -120,7 +119,7 @@ class LedgerTimeline:
                 break
         return active
 
-    def candidates(self, at: datetime, window: timedelta) -> list[ModelCard]:
+    def candidates(self, at: datetime, window: timedelta) -> builtins.list[ModelCard]:
         """Every model active at some instant within ``window`` of ``at``."""
         found: dict[str, ModelCard] = {}
         start = self.active_at(at - window)

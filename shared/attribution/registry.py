@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +69,7 @@ class CardRegistry:
             raise PermanentError("unknown_model", f"no card matches model reference {reference!r}")
         cards = [card_from_json(r["card_json"]) for r in rows]
         distinct = {c.model_sha256 for c in cards}
-        by_hash = [c for c in cards if c.card_id == reference or c.model_sha256 == reference]
+        by_hash = [c for c in cards if reference in (c.card_id, c.model_sha256)]
         if by_hash:
             return by_hash[0]
         if len(distinct) > 1 and not all(c.model_file_name == reference for c in cards):
@@ -78,10 +78,10 @@ class CardRegistry:
             )
         return cards[0]
 
-    def list(self, system_id: str | None = None) -> list[Row]:
+    def list(self, system_id: str | None = None) -> builtins.list[Row]:
         return self.warehouse.query(sql("cards_list"), {"system_id": system_id})
 
-    def rejects(self) -> list[Row]:
+    def rejects(self) -> builtins.list[Row]:
         return self.warehouse.query(sql("upload_rejects_list"))
 
     def record_reject(

@@ -42,12 +42,12 @@ def load_results(warehouse: Warehouse, table: pa.Table) -> ResultsLoad:
             good[index] = False
             rejected.append((index, f"game_date {raw!r} is not a date"))
     missing_player = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(players), ""), True)
-    for index in np.flatnonzero(missing_player.to_numpy(zero_copy_only=False)):
-        good[index] = False
-        rejected.append((int(index), "player_lookup is missing"))
-    for index in np.flatnonzero(not_number | np.isnan(points) | (points < 0)):
-        good[index] = False
-        rejected.append((int(index), "actual_points must be a number of at least 0"))
+    for position in np.flatnonzero(missing_player.to_numpy(zero_copy_only=False)):
+        good[position] = False
+        rejected.append((int(position), "player_lookup is missing"))
+    for position in np.flatnonzero(not_number | np.isnan(points) | (points < 0)):
+        good[position] = False
+        rejected.append((int(position), "actual_points must be a number of at least 0"))
     keep = np.flatnonzero(good)
     rows = pa.Table.from_arrays(
         [

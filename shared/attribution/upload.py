@@ -17,8 +17,7 @@ from attribution.errors import PermanentError
 from attribution.events import ObjectFinalized
 from attribution.extraction import extract_card
 from attribution.logs import get_logger
-from attribution.objects import StoredObject
-from attribution.ports import Alert, Notifier, ObjectStore, Publisher
+from attribution.ports import Alert, NotificationError, Notifier, ObjectStore, Publisher
 from attribution.registry import CardRegistry
 
 _log = get_logger("attribution.upload")
@@ -84,6 +83,11 @@ class CardPublisher:
 
     def _publish(self, event: ObjectFinalized) -> UploadOutcome:
         obj = event.object
+        limit = self.settings.max_model_bytes
+        if obj.size is not None and obj.size > limit:  # never read it: it may not fit in memory
+            raise PermanentError(
+                "too_large", f"{obj.uri} is {obj.size} bytes, over the {limit}-byte limit"
+            )
         data = self.models.read(obj.name)
         card = extract_card(data, obj, max_bytes=self.settings.max_model_bytes)
         existing = self.registry.for_object_bytes(card.model_uri, card.model_sha256)
@@ -122,7 +126,7 @@ class CardPublisher:
             },
         )
         if not card.is_complete:
-            self.notifier.notify(
+            self._announce(
                 Alert(
                     title="Model card incomplete",
                     severity="warning",
@@ -131,6 +135,15 @@ class CardPublisher:
                 )
             )
         return UploadOutcome(UploadResult.PUBLISHED, obj.uri, card=card, card_uri=stored.uri)
+
+    def _announce(self, alert: Alert) -> None:
+        """Alert people; a channel being down must not undo or retry the publication."""
+        try:
+            self.notifier.notify(alert)
+        except NotificationError as exc:
+            _log.error(
+                "alert could not be delivered", extra={"alert": alert.title, "error": str(exc)}
+            )
 
     def _reject(self, event: ObjectFinalized, exc: PermanentError) -> UploadOutcome:
         obj = event.object
@@ -142,7 +155,7 @@ class CardPublisher:
             extra={"object_uri": obj.uri, "error_code": exc.code, "error": exc.message},
         )
         if new:
-            self.notifier.notify(
+            self._announce(
                 Alert(
                     title="Model upload rejected",
                     severity="error",

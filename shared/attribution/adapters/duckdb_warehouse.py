@@ -95,11 +95,16 @@ class DuckDBWarehouse:
                 cursor.execute(statement, _used(statement, params))
 
     def table_columns(self, table: str) -> list[str] | None:
-        rows = self._cursor().execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = $t AND table_schema = current_schema() ORDER BY ordinal_position",
-            {"t": table},
-        ).fetchall()
+        rows = (
+            self._cursor()
+            .execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = $t AND table_schema = current_schema() "
+                "ORDER BY ordinal_position",
+                {"t": table},
+            )
+            .fetchall()
+        )
         return [r[0] for r in rows] or None
 
     def create_table(self, table: str) -> None:

@@ -21,7 +21,12 @@ from typing import Any
 from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 
-from attribution.events import PUBSUB_PUBLISHED, STORAGE_FINALIZED, object_finalized_event, pubsub_event
+from attribution.events import (
+    PUBSUB_PUBLISHED,
+    STORAGE_FINALIZED,
+    object_finalized_event,
+    pubsub_event,
+)
 from attribution.function_manifest import FunctionSpec, function_specs
 from attribution.logs import get_logger
 from attribution.objects import StoredObject
@@ -63,21 +68,27 @@ class InProcessBus:
     def _client(self, spec: FunctionSpec) -> Any:
         with self._lock:
             if spec.name not in self._clients:
-                from functions_framework import create_app
+                import functions_framework
 
+                create_app: Any = functions_framework.create_app
                 app = create_app(spec.entry_point, str(spec.source), "cloudevent")
                 self._clients[spec.name] = app.test_client()
             return self._clients[spec.name]
 
-    def _subscribers(self, event_type: str, *, topic: str | None = None, bucket: str | None = None) -> list[FunctionSpec]:
+    def _subscribers(
+        self, event_type: str, *, topic: str | None = None, bucket: str | None = None
+    ) -> list[FunctionSpec]:
         found = []
         for spec in function_specs().values():
             if spec.event_type != event_type:
                 continue
-            if topic is not None and (spec.topic_env is None or self._topic_for_env(spec.topic_env) != topic):
+            if topic is not None and (
+                spec.topic_env is None or self._topic_for_env(spec.topic_env) != topic
+            ):
                 continue
             if bucket is not None and (
-                spec.trigger_bucket_env is None or self._bucket_for_env(spec.trigger_bucket_env) != bucket
+                spec.trigger_bucket_env is None
+                or self._bucket_for_env(spec.trigger_bucket_env) != bucket
             ):
                 continue
             found.append(spec)
@@ -94,7 +105,12 @@ class InProcessBus:
                 break
             _log.warning(
                 "delivery failed; redelivering",
-                extra={"function": spec.name, "status_code": status, "attempt": attempt, "event_id": event["id"]},
+                extra={
+                    "function": spec.name,
+                    "status_code": status,
+                    "attempt": attempt,
+                    "event_id": event["id"],
+                },
             )
         delivery = Delivery(spec.name, status, attempt)
         self.deliveries.append(delivery)
@@ -103,7 +119,7 @@ class InProcessBus:
         return delivery
 
     def _dead_letter(self, spec: FunctionSpec, event: CloudEvent, status: int) -> None:
-        headers, body = to_structured(event)
+        _, body = to_structured(event)
         record = {
             "function": spec.name,
             "status_code": status,
@@ -126,11 +142,16 @@ class InProcessBus:
         topics.mkdir(exist_ok=True)
         with (topics / f"{topic}.jsonl").open("a") as out:
             out.write(json.dumps(record) + "\n")
-        event = pubsub_event(f"projects/local/topics/{topic}", data, attributes, message_id=message_id)
+        event = pubsub_event(
+            f"projects/local/topics/{topic}", data, attributes, message_id=message_id
+        )
         for spec in self._subscribers(PUBSUB_PUBLISHED, topic=topic):
             self.deliver(spec, event)
         return message_id
 
     def object_finalized(self, obj: StoredObject, *, event_id: str | None = None) -> list[Delivery]:
         event = object_finalized_event(obj, event_id=event_id)
-        return [self.deliver(spec, event) for spec in self._subscribers(STORAGE_FINALIZED, bucket=obj.bucket)]
+        return [
+            self.deliver(spec, event)
+            for spec in self._subscribers(STORAGE_FINALIZED, bucket=obj.bucket)
+        ]

@@ -14,9 +14,9 @@ from attribution.batch_rows import format_of, parse_jsonl, read_rows
 from attribution.bootstrap import App
 from attribution.cli.output import print_json, print_table
 from attribution.config import Backend
-from attribution.prediction_batch import kept_input_name
 from attribution.errors import PermanentError
 from attribution.extraction import parse_timestamp
+from attribution.prediction_batch import kept_input_name
 from attribution.results import load_results
 from attribution.sql_text import sql
 
@@ -106,9 +106,7 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
     pin = None
     if args.model:
         is_hash = len(args.model) == 64 and all(c in "0123456789abcdef" for c in args.model)
-        pin = (
-            ModelPin(model_sha256=args.model) if is_hash else ModelPin(model_file_name=args.model)
-        )
+        pin = ModelPin(model_sha256=args.model) if is_hash else ModelPin(model_file_name=args.model)
     rows = None
     rows_uri = None
     if fmt == "jsonl" and len(data) <= INLINE_LIMIT_BYTES:
@@ -128,11 +126,15 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
         rows_uri=rows_uri,
     )
     _progress(f"publishing batch {batch_id}")
-    message_id = app.publisher.publish(app.settings.prediction_batches_topic, request.encode(), {
-        "batch_id": batch_id,
-        "system_id": args.system_id,
-        "game_date": args.game_date.isoformat(),
-    })
+    message_id = app.publisher.publish(
+        app.settings.prediction_batches_topic,
+        request.encode(),
+        {
+            "batch_id": batch_id,
+            "system_id": args.system_id,
+            "game_date": args.game_date.isoformat(),
+        },
+    )
     if app.settings.backend is Backend.GCP:
         result: dict[str, Any] = {"batch_id": batch_id, "message_id": message_id}
         print_json(result) if args.json else print(f"published batch {batch_id} ({message_id})")
@@ -147,8 +149,7 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
         print(
             f"batch {batch_id}: {log['status']}, {log['rows_written']} written, "
             f"{log['rows_rejected']} rejected of {log['rows_requested']} "
-            f"by {log['model_file_name'] or '-'}"
-            + (f" ({log['error']})" if log["error"] else "")
+            f"by {log['model_file_name'] or '-'}" + (f" ({log['error']})" if log["error"] else "")
         )
     return 0 if log["status"] in ("success", "partial") else 1
 
@@ -188,13 +189,17 @@ def cmd_predictions(app: App | None, args: argparse.Namespace) -> int:
             {"game_date": args.game_date, "system_id": args.system_id},
         )
         columns = [
-            "game_date", "system_id", "player_lookup", "line_value", "predicted_points",
-            "recommendation", "model_file_name", "attribution_method",
+            "game_date",
+            "system_id",
+            "player_lookup",
+            "line_value",
+            "predicted_points",
+            "recommendation",
+            "model_file_name",
+            "attribution_method",
         ]
     if args.json:
         print_json(rows)
     else:
         print_table(rows, columns)
     return 0
-
-

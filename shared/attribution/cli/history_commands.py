@@ -59,9 +59,9 @@ def cmd_backfill(app: App | None, args: argparse.Namespace) -> int:
         print_json(document)
         return 0
     verb = "would update" if summary.dry_run else "updated"
-    print(f"backfill: {summary.considered} rows considered, {verb} "
-          f"{sum(v for k, v in summary.by_method.items() if k in ('replay_verified', 'ledger_inferred'))}"
-          + ("" if summary.dry_run else f" ({summary.updated} written)"))
+    attributed = summary.by_method["replay_verified"] + summary.by_method["ledger_inferred"]
+    written = "" if summary.dry_run else f" ({summary.updated} written)"
+    print(f"backfill: {summary.considered} rows considered, {verb} {attributed}{written}")
     print_table([{"method": k, "rows": v} for k, v in sorted(summary.by_method.items())])
     print_table([{"model_file_name": k, "rows": v} for k, v in sorted(summary.by_model.items())])
     for label, rows in (

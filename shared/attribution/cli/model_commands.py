@@ -129,10 +129,26 @@ def _sha256(data: bytes) -> str:
 
 def _print_card(document: dict[str, Any]) -> None:
     order = [
-        "card_id", "status", "system_id", "model_file_name", "model_uri", "model_generation",
-        "model_sha256", "size_bytes", "training_start_date", "training_end_date",
-        "expected_mae", "expected_hit_rate", "trained_at", "uploaded_at", "catboost_version",
-        "loss_function", "tree_count", "missing_facts", "fact_sources", "conflicts",
+        "card_id",
+        "status",
+        "system_id",
+        "model_file_name",
+        "model_uri",
+        "model_generation",
+        "model_sha256",
+        "size_bytes",
+        "training_start_date",
+        "training_end_date",
+        "expected_mae",
+        "expected_hit_rate",
+        "trained_at",
+        "uploaded_at",
+        "catboost_version",
+        "loss_function",
+        "tree_count",
+        "missing_facts",
+        "fact_sources",
+        "conflicts",
     ]
     width = max(len(k) for k in order)
     for key in order:
@@ -171,8 +187,15 @@ def cmd_cards(app: App | None, args: argparse.Namespace) -> int:
     print_table(
         cards,
         [
-            "card_id", "system_id", "model_file_name", "status", "training_start_date",
-            "training_end_date", "expected_mae", "expected_hit_rate", "tree_count",
+            "card_id",
+            "system_id",
+            "model_file_name",
+            "status",
+            "training_start_date",
+            "training_end_date",
+            "expected_mae",
+            "expected_hit_rate",
+            "tree_count",
             "registered_at",
         ],
     )

@@ -39,8 +39,10 @@ def cmd_verify(app: App | None, args: argparse.Namespace) -> int:
     else:
         for v in verdicts:
             previous = v.previous_verdict.value if v.previous_verdict else "none"
-            print(f"{v.system_id} {v.game_date}: {v.verdict.value} (previous: {previous})"
-                  + ("; alert sent" if v.alerted else ""))
+            print(
+                f"{v.system_id} {v.game_date}: {v.verdict.value} (previous: {previous})"
+                + ("; alert sent" if v.alerted else "")
+            )
             for check in v.checks:
                 print(f"  [{_MARK[check.status.value]}] {check.name}: {check.summary}")
                 for line in check.details[:12]:
@@ -65,9 +67,21 @@ def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
     print_table(
         rows,
         [
-            "system_id", "model_file_name", "predictions", "picks", "hit_rate",
-            "high_edge_picks", "high_edge_hit_rate", "mae", "expected_mae", "expected_hit_rate",
-            "first_game", "last_game", "stamped", "replay_verified", "ledger_inferred",
+            "system_id",
+            "model_file_name",
+            "predictions",
+            "picks",
+            "hit_rate",
+            "high_edge_picks",
+            "high_edge_hit_rate",
+            "mae",
+            "expected_mae",
+            "expected_hit_rate",
+            "first_game",
+            "last_game",
+            "stamped",
+            "replay_verified",
+            "ledger_inferred",
         ],
     )
     return 0

@@ -31,7 +31,9 @@ def alert_for(verdict: SystemVerdict) -> Alert:
         if check.next_step and check.status is not Status.PASS:
             lines.append(f"Next: {check.next_step}")
         sections.append(
-            AlertSection(title=f"{check.name}: {check.summary}", status=check.status.value, lines=lines)
+            AlertSection(
+                title=f"{check.name}: {check.summary}", status=check.status.value, lines=lines
+            )
         )
     return Alert(
         title=f"Attribution {verdict.verdict.value}: {verdict.system_id} {verdict.game_date}",

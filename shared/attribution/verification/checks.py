@@ -42,7 +42,7 @@ def coverage(ctx: CheckContext) -> CheckResult:
     row = rows[0] if rows else {"predictions": 0, "attributed": 0}
     total, attributed = int(row["predictions"]), int(row["attributed"])
     missing = total - attributed
-    figures = {
+    figures: dict[str, Any] = {
         "predictions": total,
         "attributed": attributed,
         "missing": missing,
@@ -263,9 +263,12 @@ def performance(ctx: CheckContext) -> CheckResult:
             f"(card {r['expected_hit_rate']}%)"
         )
         reasons = []
-        if r["expected_mae"] is not None and mae is not None:
-            if mae > float(r["expected_mae"]) + s.mae_tolerance:
-                reasons.append(f"MAE over the card's by more than {s.mae_tolerance}")
+        if (
+            r["expected_mae"] is not None
+            and mae is not None
+            and mae > float(r["expected_mae"]) + s.mae_tolerance
+        ):
+            reasons.append(f"MAE over the card's by more than {s.mae_tolerance}")
         if r["expected_hit_rate"] is not None and picks >= s.min_sample:
             if not low <= float(r["expected_hit_rate"]) <= high:
                 reasons.append("card's hit rate outside the 95% interval")
@@ -300,7 +303,9 @@ def performance(ctx: CheckContext) -> CheckResult:
 
 
 def recommendation_skew(ctx: CheckContext) -> CheckResult:
-    counts = {r["recommendation"]: int(r["predictions"]) for r in ctx.query("verify_recommendations")}
+    counts = {
+        r["recommendation"]: int(r["predictions"]) for r in ctx.query("verify_recommendations")
+    }
     over, under = counts.get("OVER", 0), counts.get("UNDER", 0)
     sides = over + under
     over_share, under_share = _pct(over, sides), _pct(under, sides)

@@ -61,8 +61,7 @@ def load_verifier_settings(env: Mapping[str, str] | None = None) -> VerifierSett
 
     return VerifierSettings(
         thresholds={
-            name: _threshold_from_env(name, base, env)
-            for name, base in DEFAULT_THRESHOLDS.items()
+            name: _threshold_from_env(name, base, env) for name, base in DEFAULT_THRESHOLDS.items()
         },
         high_edge=number("VERIFY_HIGH_EDGE", 5.0),
         mae_tolerance=number("VERIFY_MAE_TOLERANCE", 1.0),

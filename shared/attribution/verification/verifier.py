@@ -12,7 +12,7 @@ from typing import Any
 
 from attribution.card import now_utc
 from attribution.logs import get_logger
-from attribution.ports import Notifier, NotificationError, ObjectStore, Warehouse
+from attribution.ports import NotificationError, Notifier, ObjectStore, Warehouse
 from attribution.registry import CardRegistry
 from attribution.sql_text import sql
 from attribution.tables import json_default

@@ -1,0 +1,107 @@
+"""Which alert channels the environment selects; half a configuration is an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from attribution.adapters.console_notifier import ConsoleNotifier
+from attribution.adapters.email_notifier import EmailNotifier, TlsMode
+from attribution.adapters.fallback_notifier import FallbackNotifier
+from attribution.adapters.slack_notifier import SlackNotifier
+from attribution.bootstrap import _make_notifier
+from attribution.config import Settings, load_settings
+from attribution.notifier_config import channels_from_env, smtp_settings_from_env
+
+WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX"
+EMAIL = {
+    "SMTP_HOST": "smtp.example.com",
+    "SMTP_USER": "alerts@example.com",
+    "SMTP_PASSWORD": "hunter2hunter2",
+    "ALERT_EMAIL_TO": "a@example.com, b@example.com,,",
+}
+
+
+def test_nothing_configured_is_the_console() -> None:
+    assert isinstance(channels_from_env({}), ConsoleNotifier)
+    assert isinstance(channels_from_env({"SLACK_WEBHOOK_URL": "  "}), ConsoleNotifier)
+
+
+def test_slack_only() -> None:
+    assert isinstance(channels_from_env({"SLACK_WEBHOOK_URL": WEBHOOK}), SlackNotifier)
+
+
+def test_email_only() -> None:
+    notifier = channels_from_env(EMAIL)
+    assert isinstance(notifier, EmailNotifier)
+    settings = notifier.settings
+    assert settings.recipients == ("a@example.com", "b@example.com")
+    assert settings.sender == "alerts@example.com"  # ALERT_EMAIL_FROM defaults to the user
+    assert settings.tls is TlsMode.STARTTLS and settings.effective_port == 587
+
+
+def test_slack_with_email_fallback() -> None:
+    notifier = channels_from_env({"SLACK_WEBHOOK_URL": WEBHOOK, **EMAIL})
+    assert isinstance(notifier, FallbackNotifier)
+    assert isinstance(notifier.primary, SlackNotifier)
+    assert isinstance(notifier.fallback, EmailNotifier)
+
+
+def test_console_mode_overrides_the_channels() -> None:
+    env = {"SLACK_WEBHOOK_URL": WEBHOOK, **EMAIL, "ALERT_NOTIFIER": "console"}
+    assert isinstance(channels_from_env(env), ConsoleNotifier)
+    with pytest.raises(ValueError, match="ALERT_NOTIFIER"):
+        channels_from_env({"ALERT_NOTIFIER": "pager"})
+
+
+def test_smtp_settings_from_env() -> None:
+    settings = smtp_settings_from_env(
+        {**EMAIL, "SMTP_TLS": "SSL", "SMTP_PORT": "2465", "ALERT_EMAIL_FROM": "v@example.com"}
+    )
+    assert settings is not None
+    assert (settings.tls, settings.effective_port, settings.sender) == (
+        TlsMode.SSL,
+        2465,
+        "v@example.com",
+    )
+    assert settings.password == "hunter2hunter2"
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SMTP_HOST": "smtp.example.com"}, "ALERT_EMAIL_TO"),
+        ({"ALERT_EMAIL_TO": "a@example.com"}, "SMTP_HOST"),
+        ({"SMTP_HOST": "h", "ALERT_EMAIL_TO": "a@example.com"}, "ALERT_EMAIL_FROM"),
+        ({**EMAIL, "SMTP_TLS": "tls1.3"}, "SMTP_TLS"),
+        ({**EMAIL, "SMTP_PORT": "smtp"}, "SMTP_PORT"),
+        ({**EMAIL, "ALERT_EMAIL_TO": " , "}, "ALERT_EMAIL_TO"),
+    ],
+)
+def test_half_configured_email_is_an_error(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message) as error:
+        smtp_settings_from_env(env)
+    assert "hunter2" not in str(error.value)
+
+
+def test_bad_webhook_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ValueError, match="SLACK_WEBHOOK_URL") as error:
+        channels_from_env({"SLACK_WEBHOOK_URL": "hooks.slack.com/services/T/B/SECRETPART"})
+    assert "SECRETPART" not in str(error.value)
+
+
+def test_slack_repr_hides_the_webhook() -> None:
+    notifier = SlackNotifier(WEBHOOK)
+    assert "XXXXXXXX" not in repr(notifier) and "/services" not in repr(notifier)
+    assert repr(notifier) == "SlackNotifier(target='https://hooks.slack.com', webhook=[redacted])"
+
+
+def test_bootstrap_uses_the_environment_channels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", WEBHOOK)
+    monkeypatch.delenv("ALERT_NOTIFIER", raising=False)
+    assert load_settings().notifier == "auto"
+    assert isinstance(_make_notifier(load_settings()), SlackNotifier)
+    # a Settings built in code (tests, embedded demo) stays on the console
+    assert isinstance(_make_notifier(Settings()), ConsoleNotifier)
+    monkeypatch.setenv("ALERT_NOTIFIER", "console")
+    assert isinstance(_make_notifier(load_settings()), ConsoleNotifier)
