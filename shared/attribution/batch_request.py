@@ -34,7 +34,9 @@ class RunMode(StrEnum):
             return cls(key)
         except ValueError:
             allowed = ", ".join([*cls.__members__, *aliases])
-            raise PermanentError("bad_run_mode", f"run_mode {raw!r} is not one of {allowed}") from None
+            raise PermanentError(
+                "bad_run_mode", f"run_mode {raw!r} is not one of {allowed}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,14 @@ def parse_batch_request(data: bytes) -> BatchRequest:
         document = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PermanentError("malformed_message", f"batch message is not JSON: {exc}") from None
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        _validator().iter_errors(document),
+        key=lambda e: (list(e.absolute_path), e.validator == "oneOf"),
+    )
     if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "message"
         batch = document.get("batch_id") if isinstance(document, dict) else None
         prefix = f"batch {batch}: " if isinstance(batch, str) else ""
-        raise PermanentError("invalid_message", f"{prefix}{where}: {first.message}")
+        raise PermanentError("invalid_message", prefix + _explain(errors[0], document))
     try:
         game_date = date.fromisoformat(document["game_date"])
     except ValueError:
@@ -138,6 +141,16 @@ def parse_batch_request(data: bytes) -> BatchRequest:
         rows_uri=document.get("rows_uri"),
         requested_by=document.get("requested_by"),
     )
+
+
+def _explain(error: Any, document: Any) -> str:
+    """What is wrong, naming the field; the rows/rows_uri choice in words, not a schema dump."""
+    if error.validator == "oneOf" and not error.absolute_path and isinstance(document, dict):
+        if "rows" in document and "rows_uri" in document:
+            return "message: give rows (inline) or rows_uri (a claim check), not both"
+        return "message: needs rows (inline) or rows_uri (a claim check)"
+    where = "/".join(str(p) for p in error.absolute_path) or "message"
+    return f"{where}: {error.message}"
 
 
 def split_gs_uri(uri: str) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -50,6 +51,9 @@ def read_rows(data: bytes, fmt: str, *, source: str) -> pa.Table:
                 convert_options=pacsv.ConvertOptions(
                     column_types={"player_lookup": pa.string(), "game_date": pa.string()},
                     strings_can_be_null=True,
+                    # not "1"/"0": a number stays a number whatever else its column holds
+                    true_values=["true", "True", "TRUE"],
+                    false_values=["false", "False", "FALSE"],
                 ),
             )
         if fmt == "jsonl":
@@ -57,7 +61,9 @@ def read_rows(data: bytes, fmt: str, *, source: str) -> pa.Table:
     except PermanentError:
         raise
     except (pa.ArrowInvalid, ValueError, OSError) as exc:
-        raise PermanentError("unreadable_input", f"{source}: cannot read {fmt} rows: {exc}") from None
+        raise PermanentError(
+            "unreadable_input", f"{source}: cannot read {fmt} rows: {exc}"
+        ) from None
     raise PermanentError("bad_input_format", f"{source}: unknown format {fmt}")
 
 
@@ -93,13 +99,29 @@ def rows_to_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     for row in rows:
         names.update(dict.fromkeys(row))
     columns = {name: [_plain(row.get(name)) for row in rows] for name in names}
-    arrays = {}
-    for name, values in columns.items():
-        try:
-            arrays[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arrays[name] = pa.array([None if v is None else json.dumps(v) if not isinstance(v, str) else v for v in values], pa.string())
+    arrays = {name: _column(values) for name, values in columns.items()}
     return pa.table(arrays) if arrays else pa.table({"_empty": pa.nulls(len(rows))})
+
+
+def _column(values: list[Any]) -> pa.Array:
+    """One typed column, or text when the values do not share a type.
+
+    Booleans mixed with other values become text, as pyarrow would otherwise read ``true``
+    as 1.0 after a float yet refuse it after an int; integers beyond int64 become text too.
+    """
+    kinds = {type(v) for v in values if v is not None}
+    if bool not in kinds or len(kinds) == 1:
+        try:
+            return pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+    return pa.array([_as_text(v) for v in values], pa.string())
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None  # NaN is a missing value, as it is in a numeric column
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _plain(value: Any) -> Any:
@@ -154,9 +176,7 @@ def _as_date_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.cast(pa.string())
 
 
-def check_rows(
-    table: pa.Table, *, feature_names: Sequence[str], game_date: date
-) -> CheckedRows:
+def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date) -> CheckedRows:
     """Split rows into the good (as a feature matrix) and the rejected (with reasons)."""
     n = table.num_rows
     bad_rows = np.zeros(n, dtype=bool)
@@ -167,7 +187,7 @@ def check_rows(
         indexes = np.flatnonzero(mask)
         bad_rows[indexes] = True
         for index in indexes:
-            text = reason if isinstance(reason, str) else reason[index]
+            text = reason if isinstance(reason, str) else reason[int(index)]
             reasons.setdefault(int(index), []).append(text)
 
     if "player_lookup" in present:
@@ -180,7 +200,8 @@ def check_rows(
         players = pa.chunked_array([pa.nulls(n, pa.string())])
         fail(np.ones(n, dtype=bool), "player_lookup is missing")
 
-    line, line_bad = numeric_column(table.column("line_value") if "line_value" in present else None, n)
+    line_column = table.column("line_value") if "line_value" in present else None
+    line, line_bad = numeric_column(line_column, n)
     fail(line_bad, "line_value is not a number")
     fail(np.isnan(line) & ~line_bad, "line_value is missing")
     fail(np.isinf(line), "line_value is not finite")
