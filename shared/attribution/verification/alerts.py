@@ -18,6 +18,11 @@ _SEVERITY = {
 }
 
 
+def _percent(value: float | None) -> str:
+    """A figure for people: ``n/a`` when there was nothing to measure, never ``None%``."""
+    return "n/a" if value is None else f"{value}%"
+
+
 def alert_for(verdict: SystemVerdict) -> Alert:
     previous = verdict.previous_verdict.value if verdict.previous_verdict else "first run"
     change = (
@@ -44,7 +49,7 @@ def alert_for(verdict: SystemVerdict) -> Alert:
             "game_date": verdict.game_date.isoformat(),
             "verdict": verdict.verdict.value,
             "previous": previous,
-            "coverage": f"{verdict.figure('coverage', 'coverage_pct')}%",
+            "coverage": _percent(verdict.figure("coverage", "coverage_pct")),
             "run_id": verdict.run_id,
         },
         sections=sections,

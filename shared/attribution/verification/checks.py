@@ -247,6 +247,7 @@ def performance(ctx: CheckContext) -> CheckResult:
             "graded": int(r["graded"]),
             "mae": mae,
             "expected_mae": r["expected_mae"],
+            "picks": int(r["picks"]),
             "hit_rate": _pct(int(r["hits"]), int(r["picks"])) if r["picks"] else None,
             "high_edge_picks": picks,
             "high_edge_hit_rate": hit_rate,
@@ -309,7 +310,8 @@ def recommendation_skew(ctx: CheckContext) -> CheckResult:
     over, under = counts.get("OVER", 0), counts.get("UNDER", 0)
     sides = over + under
     over_share, under_share = _pct(over, sides), _pct(under, sides)
-    red = sides > 0 and max(over_share, under_share) >= ctx.settings.red_day_share
+    # Judged on the exact share: 74.97% shows as 75.0% but does not reach 75%.
+    red = sides > 0 and 100.0 * max(over, under) / sides >= ctx.settings.red_day_share
     side = "UNDER" if under_share >= over_share else "OVER"
     return CheckResult(
         "recommendation_skew",
