@@ -106,9 +106,7 @@ def load_catboost(data: bytes) -> LoadedModel:
     try:
         model.load_model(blob=data)
     except CatBoostError as exc:
-        raise PermanentError(
-            "corrupt_model", f"CatBoost could not load the file: {exc}"
-        ) from None
+        raise PermanentError("corrupt_model", f"CatBoost could not load the file: {exc}") from None
     metadata = {str(k): str(v) for k, v in model.get_metadata().items()}
     params = _training_params(metadata)
     return LoadedModel(

@@ -1,0 +1,392 @@
+"""The card's canonical form: spelling never changes card_id, content always does."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from attribution.card import (
+    DECLARED_FACTS,
+    CardStatus,
+    FactConflict,
+    FactSource,
+    ModelCard,
+    canonical_json,
+    card_from_json,
+    compute_card_id,
+    seal,
+)
+from attribution.schema_files import schemas_dir
+
+HEX = "0123456789abcdef"
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# --- strategies ------------------------------------------------------------------------------
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+names = st.text(
+    st.characters(codec="utf-8", exclude_characters="/"),
+    min_size=1,
+    max_size=20,
+)
+system_ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.\-]{0,20}\Z")
+timestamps = st.datetimes(
+    min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+dates = st.dates(min_value=date(1971, 1, 1), max_value=date(2100, 1, 1))
+json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | finite | names
+params = st.dictionaries(
+    names,
+    st.recursive(
+        json_scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(names, inner, max_size=3),
+        max_leaves=6,
+    ),
+    max_size=5,
+)
+
+
+def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+@st.composite
+def conflicts(draw: st.DrawFn) -> FactConflict:
+    raw = optional(st.text(max_size=12))
+    return FactConflict(
+        fact=draw(st.sampled_from(DECLARED_FACTS)),
+        catboost_metadata=draw(raw),
+        object_metadata=draw(raw),
+        catboost_train_finish_time=draw(raw),
+        chosen=draw(st.sampled_from(list(FactSource))),
+    )
+
+
+@st.composite
+def card_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """Every input field of a card; status and missing_facts are derived by ``build``."""
+    start = draw(optional(dates))
+    end = draw(optional(dates))
+    if start is not None and end is not None and end < start:
+        start, end = end, start
+    bucket = draw(st.from_regex(r"\A[a-z0-9][a-z0-9_.\-]{2,20}\Z"))
+    file_name = draw(names)
+    return {
+        "system_id": draw(optional(system_ids)),
+        "model_file_name": file_name,
+        "model_uri": f"gs://{bucket}/models/{file_name}",
+        "model_generation": draw(optional(st.integers(1, 2**62).map(str))),
+        "model_sha256": draw(st.text(HEX, min_size=64, max_size=64)),
+        "model_md5": draw(optional(st.text(HEX, min_size=32, max_size=32))),
+        "size_bytes": draw(st.integers(1, 2**40)),
+        "training_start_date": start,
+        "training_end_date": end,
+        "expected_mae": draw(optional(st.floats(0, 1e6))),
+        "expected_hit_rate": draw(optional(st.floats(0, 100))),
+        "trained_at": draw(optional(timestamps)),
+        "uploaded_at": draw(optional(timestamps)),
+        "catboost_version": draw(optional(st.from_regex(r"\A[0-9]{1,2}\.[0-9]{1,2}\.[0-9]\Z"))),
+        "loss_function": draw(optional(st.sampled_from(["RMSE", "MAE", "Quantile:alpha=0.5"]))),
+        "tree_count": draw(st.integers(0, 10_000)),
+        "feature_names": tuple(draw(st.lists(names, max_size=6))),
+        "params": draw(params),
+        "fact_sources": draw(
+            st.dictionaries(st.sampled_from(DECLARED_FACTS), st.sampled_from(list(FactSource)))
+        ),
+        "conflicts": tuple(draw(st.lists(conflicts(), max_size=2))),
+    }
+
+
+def build(fields: dict[str, Any]) -> ModelCard:
+    missing = tuple(f for f in DECLARED_FACTS if fields.get(f) is None)
+    return seal(
+        ModelCard(
+            **fields,
+            status=CardStatus.INCOMPLETE if missing else CardStatus.COMPLETE,
+            missing_facts=missing,
+        )
+    )
+
+
+cards = card_fields().map(build)
+
+# --- a JSON writer that spells the same document many ways -----------------------------------
+
+
+def float_spellings(value: float) -> list[str]:
+    """JSON number literals that all parse to exactly ``value`` (and stay floats)."""
+    if value == 0:
+        zero = "-0" if math.copysign(1.0, value) < 0 else "0"
+        return [f"{zero}.0", f"{zero}.000", f"{zero}e0", f"{zero}.0E+5"]
+    sign, digits, exponent = Decimal(repr(value)).as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = "".join(map(str, digits))
+    minus = "-" if sign else ""
+    plain = format(Decimal(repr(value)), "f")
+    return [
+        repr(value),
+        f"{minus}{mantissa}e{exponent}",  # 412e-2
+        f"{minus}{mantissa}000E{exponent - 3}",  # 412000E-5
+        f"{minus}0.{mantissa}e{exponent + len(mantissa)}",  # 0.412e1
+        plain + ("000" if "." in plain else ".000"),  # 4.12000
+    ]
+
+
+def spell(value: Any, rnd: random.Random) -> str:
+    """Write ``value`` as JSON with random key order, whitespace and number spelling."""
+
+    def space() -> str:
+        return "".join(rnd.choice(" \t\n\r") for _ in range(rnd.randint(0, 2)))
+
+    if isinstance(value, dict):
+        items = list(value.items())
+        rnd.shuffle(items)
+        body = ",".join(
+            f"{space()}{json.dumps(k, ensure_ascii=rnd.random() < 0.5)}{space()}:"
+            f"{space()}{spell(v, rnd)}{space()}"
+            for k, v in items
+        )
+        return "{" + body + space() + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(space() + spell(v, rnd) + space() for v in value) + space() + "]"
+    if isinstance(value, float):
+        return rnd.choice(float_spellings(value))
+    return json.dumps(value, ensure_ascii=rnd.random() < 0.5)
+
+
+def as_float_if_integral(document: Any) -> Any:
+    """Turn integral numbers back into floats (4 -> 4.0), as a non-canonical writer might."""
+    if isinstance(document, dict):
+        return {k: as_float_if_integral(v) for k, v in document.items()}
+    if isinstance(document, list):
+        return [as_float_if_integral(v) for v in document]
+    if isinstance(document, int) and not isinstance(document, bool) and abs(document) < 2**53:
+        return float(document)
+    return document
+
+
+# --- properties ------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(card=cards, rnd=st.randoms(use_true_random=False))
+def test_spelling_never_changes_card_id(card: ModelCard, rnd: random.Random) -> None:
+    text = spell(card.to_document(), rnd)
+    again = card_from_json(text)
+    assert again.card_id == card.card_id
+    assert again == card
+    assert again.canonical_json() == card.canonical_json()
+
+
+@PROPERTY
+@given(card=cards, rnd=st.randoms(use_true_random=False))
+def test_integral_numbers_spelled_as_floats_keep_card_id(
+    card: ModelCard, rnd: random.Random
+) -> None:
+    document = as_float_if_integral(card.to_document())
+    assert card_from_json(spell(document, rnd)).card_id == card.card_id
+
+
+@PROPERTY
+@given(card=cards, indent=st.none() | st.integers(0, 4), spaced=st.booleans())
+def test_json_dumps_layouts_keep_card_id(card: ModelCard, indent: int | None, spaced: bool) -> None:
+    separators = (", ", ": ") if spaced else (",", ":")
+    text = json.dumps(card.to_document(), indent=indent, separators=separators, sort_keys=False)
+    assert card_from_json(text).card_id == card.card_id
+    assert card_from_json(text.encode("utf-8")).card_id == card.card_id
+
+
+@PROPERTY
+@given(card=cards, offset_minutes=st.integers(-14 * 60, 14 * 60))
+def test_timestamp_offsets_keep_card_id(card: ModelCard, offset_minutes: int) -> None:
+    zone = timezone(timedelta(minutes=offset_minutes))
+    document = card.to_document()
+    for field in ("trained_at", "uploaded_at"):
+        value = getattr(card, field)
+        if value is not None:
+            document[field] = value.astimezone(zone).isoformat()
+    assert card_from_json(json.dumps(document)).card_id == card.card_id
+
+
+@pytest.fixture(scope="module")
+def card_schema() -> jsonschema.Draft202012Validator:
+    schema = json.loads((schemas_dir() / "model_card.schema.json").read_text())
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+@PROPERTY
+@given(card=cards)
+def test_every_valid_card_satisfies_the_json_schema(
+    card_schema: jsonschema.Draft202012Validator, card: ModelCard
+) -> None:
+    card_schema.validate(json.loads(card.canonical_json()))
+
+
+def test_canonical_json_is_sorted_and_compact() -> None:
+    text = canonical_json({"b": 1.0, "a": [0.1, 2.50, 1e22], "c": {"z": None, "y": "é"}})
+    assert text == '{"a":[0.1,2.5,1e+22],"b":1,"c":{"y":"é","z":null}}'
+
+
+# Changing any one input field gives a different card: a new value for each field is drawn
+# from these, and kept when it differs from the old one.
+FIELD_CHANGES: dict[str, st.SearchStrategy[Any]] = {
+    "system_id": optional(system_ids),
+    "model_file_name": names,
+    "model_generation": optional(st.integers(1, 2**62).map(str)),
+    "model_sha256": st.text(HEX, min_size=64, max_size=64),
+    "model_md5": optional(st.text(HEX, min_size=32, max_size=32)),
+    "size_bytes": st.integers(1, 2**40),
+    "expected_mae": optional(st.floats(0, 1e6)),
+    "expected_hit_rate": optional(st.floats(0, 100)),
+    "trained_at": optional(timestamps),
+    "uploaded_at": optional(timestamps),
+    "catboost_version": optional(st.from_regex(r"\A[0-9]{1,2}\.[0-9]{1,2}\.[0-9]\Z")),
+    "loss_function": optional(st.sampled_from(["RMSE", "MAE", "Poisson"])),
+    "tree_count": st.integers(0, 10_000),
+    "feature_names": st.lists(names, max_size=6).map(tuple),
+    "params": params,
+    "fact_sources": st.dictionaries(
+        st.sampled_from(DECLARED_FACTS), st.sampled_from(list(FactSource))
+    ),
+    "conflicts": st.lists(conflicts(), max_size=2).map(tuple),
+    "training_start_date": optional(dates),
+    "training_end_date": optional(dates),
+}
+
+
+@pytest.mark.parametrize("field", sorted(FIELD_CHANGES))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields=card_fields(), data=st.data())
+def test_any_field_change_changes_card_id(
+    field: str, fields: dict[str, Any], data: st.DataObject
+) -> None:
+    before = build(fields)
+    new_value = data.draw(FIELD_CHANGES[field], label=field)
+    changed = dict(fields, **{field: new_value})
+    if field == "model_file_name":
+        changed["model_uri"] = fields["model_uri"].rsplit("/", 1)[0] + "/" + new_value
+    start, end = changed["training_start_date"], changed["training_end_date"]
+    assume(start is None or end is None or start <= end)
+    after = build(changed)
+    assume(getattr(after, field) != getattr(before, field))
+    assert after.card_id != before.card_id
+
+
+def test_the_field_change_table_covers_every_input_field() -> None:
+    derived = {"card_id", "schema_version", "status", "missing_facts", "model_uri"}
+    assert set(FIELD_CHANGES) == set(ModelCard.model_fields) - derived
+
+
+# --- refusals --------------------------------------------------------------------------------
+
+
+@settings(max_examples=50, deadline=None)
+@given(card=cards, wrong=st.text(HEX, min_size=64, max_size=64))
+def test_a_wrong_stored_card_id_is_refused(card: ModelCard, wrong: str) -> None:
+    assume(wrong != card.card_id)
+    document = card.to_document() | {"card_id": wrong}
+    with pytest.raises(ValueError, match="does not match"):
+        card_from_json(json.dumps(document))
+    with pytest.raises(ValidationError, match="does not match"):
+        ModelCard.model_validate(document)
+
+
+@settings(max_examples=50, deadline=None)
+@given(card=cards)
+def test_content_edited_under_a_kept_card_id_is_refused(card: ModelCard) -> None:
+    document = card.to_document()
+    document["tree_count"] = card.tree_count + 1
+    with pytest.raises(ValueError, match="does not match"):
+        card_from_json(json.dumps(document))
+
+
+@pytest.fixture(scope="module")
+def sample_card() -> ModelCard:
+    return build(
+        {
+            "system_id": "catboost_v9",
+            "model_file_name": "catboost_v9_2026_02.cbm",
+            "model_uri": "gs://models/models/catboost_v9_2026_02.cbm",
+            "model_generation": "1738400000000000",
+            "model_sha256": "a" * 64,
+            "model_md5": "b" * 32,
+            "size_bytes": 1234,
+            "training_start_date": date(2025, 11, 2),
+            "training_end_date": date(2026, 1, 31),
+            "expected_mae": 4.12,
+            "expected_hit_rate": 74.6,
+            "trained_at": datetime(2026, 2, 1, 6, 30, tzinfo=UTC),
+            "uploaded_at": datetime(2026, 2, 1, 7, 0, 0, 123456, tzinfo=UTC),
+            "catboost_version": "1.2.10",
+            "loss_function": "RMSE",
+            "tree_count": 300,
+            "feature_names": ("points_avg_last_5", "points_avg_last_10"),
+            "params": {"depth": 6, "learning_rate": 0.08},
+            "fact_sources": {"system_id": FactSource.CATBOOST_METADATA},
+            "conflicts": (),
+        }
+    )
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("where", ["expected_mae", "expected_hit_rate", "params"])
+def test_non_finite_numbers_are_refused(sample_card: ModelCard, literal: str, where: str) -> None:
+    document = sample_card.to_document()
+    document.pop("card_id")
+    text = json.dumps(document)
+    if where == "params":
+        text = text.replace('"learning_rate": 0.08', f'"learning_rate": {literal}')
+    else:
+        text = text.replace(f'"{where}": {document[where]}', f'"{where}": {literal}')
+    assert literal in text
+    with pytest.raises(ValueError):
+        card_from_json(text)
+
+
+def test_canonical_json_refuses_nan() -> None:
+    with pytest.raises(ValueError):
+        canonical_json({"x": float("nan")})
+    with pytest.raises(ValueError):
+        canonical_json({"x": [float("inf")]})
+
+
+def test_the_sample_card_has_a_pinned_spelling(sample_card: ModelCard) -> None:
+    text = sample_card.canonical_json()
+    assert text.startswith('{"card_id":"')
+    assert '"uploaded_at":"2026-02-01T07:00:00.123456Z"' in text
+    assert '"trained_at":"2026-02-01T06:30:00Z"' in text
+    assert '"expected_mae":4.12' in text
+    assert ": " not in text
+    assert ", " not in text
+    assert sample_card.card_id == compute_card_id(sample_card)
+    assert len(sample_card.card_id) == 64
+
+
+def test_status_and_missing_facts_must_agree(sample_card: ModelCard) -> None:
+    document = sample_card.to_document()
+    document.pop("card_id")
+    with pytest.raises(ValidationError, match="status"):
+        ModelCard.model_validate(document | {"status": "incomplete"})
+    with pytest.raises(ValidationError, match="missing_facts"):
+        ModelCard.model_validate(document | {"expected_mae": None})
+    incomplete = ModelCard.model_validate(
+        document | {"expected_mae": None, "status": "incomplete", "missing_facts": ["expected_mae"]}
+    )
+    assert not incomplete.is_complete
+
+
+def test_cards_are_immutable(sample_card: ModelCard) -> None:
+    with pytest.raises(ValidationError):
+        sample_card.expected_mae = 1.0
