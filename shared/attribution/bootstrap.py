@@ -57,6 +57,7 @@ class App:
     def batch_predictor(self) -> BatchPredictor:
         """Built once per instance: its model and ledger caches outlive one invocation."""
         if "batch_predictor" not in self._cached:
+            from attribution.batch_claims import BatchClaims
             from attribution.prediction_batch import BatchPredictor, PredictionSettings
 
             self._cached["batch_predictor"] = BatchPredictor(
@@ -66,6 +67,11 @@ class App:
                     self.ledger, ttl_seconds=self.settings.ledger_cache_seconds
                 ),
                 models=self.model_cache(),
+                claims=BatchClaims(
+                    self.models,
+                    self.settings.batch_inputs_prefix,
+                    lease=timedelta(seconds=self.settings.batch_lease_seconds),
+                ),
                 store_for=self.store,
                 settings=PredictionSettings(
                     min_edge=self.settings.min_edge,

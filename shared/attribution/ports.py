@@ -33,6 +33,27 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]: ...
 
+    def create_exclusive(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject | None:
+        """Write only if no object has this name; None when one already does (atomic)."""
+        ...
+
+    def replace_if_generation(
+        self, name: str, data: bytes, generation: str, *, content_type: str = "application/json"
+    ) -> StoredObject | None:
+        """Overwrite only if the object is still at ``generation``; None otherwise (atomic)."""
+        ...
+
+    def delete_if_generation(self, name: str, generation: str) -> bool:
+        """Delete only if the object is still at ``generation``."""
+        ...
+
 
 class Warehouse(Protocol):
     """Tables and queries. SQL is BigQuery Standard SQL with ``@name`` parameters."""

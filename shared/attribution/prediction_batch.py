@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from attribution.batch_claims import BatchClaims
 from attribution.batch_request import BatchRequest, parse_batch_request, split_gs_uri
 from attribution.batch_rows import (
     CheckedRows,
@@ -86,7 +87,9 @@ class BatchPredictor:
         models: ModelCache,
         store_for: Callable[[str], ObjectStore],
         settings: PredictionSettings,
+        claims: BatchClaims | None = None,
     ) -> None:
+        self.claims = claims
         self.warehouse = warehouse
         self.registry = registry
         self.active_models = active_models
@@ -103,6 +106,9 @@ class BatchPredictor:
             return self._refuse_message(message, exc, started_at)
         if self._already_logged(request.batch_id):
             _log.info("batch already processed", extra={"batch_id": request.batch_id})
+            return BatchOutcome(request.batch_id, BatchStatus.ALREADY_DONE)
+        claim = self.claims.claim(request.batch_id) if self.claims else None
+        if claim is not None and self._already_logged(request.batch_id):
             return BatchOutcome(request.batch_id, BatchStatus.ALREADY_DONE)
         try:
             return self._run(request, message, started_at, clock)
@@ -127,6 +133,10 @@ class BatchPredictor:
             )
             _log.error("batch failed", extra={"batch_id": request.batch_id, "error": str(exc)})
             return BatchOutcome(request.batch_id, BatchStatus.FAILED, error=str(exc))
+        except Exception:
+            if claim is not None and self.claims is not None:
+                self.claims.release(claim)  # let the redelivery start at once
+            raise
 
     def _run(
         self, request: BatchRequest, message: PubSubMessage, started_at: datetime, clock: float

@@ -141,6 +141,59 @@ class GcsStore:
                 return stored
         return self._stored(blob)
 
+    def create_exclusive(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject | None:
+        """Create only if absent (``ifGenerationMatch=0``); None when it already exists."""
+        return self._conditional_upload(name, data, content_type, metadata, generation=0)
+
+    def replace_if_generation(
+        self, name: str, data: bytes, generation: str, *, content_type: str = "application/json"
+    ) -> StoredObject | None:
+        return self._conditional_upload(name, data, content_type, None, generation=int(generation))
+
+    def delete_if_generation(self, name: str, generation: str) -> bool:
+        safe_object_name(name)
+        with transient_errors(f"deleting {self._uri(name)}"):
+            try:
+                self._bucket().blob(name).delete(
+                    if_generation_match=int(generation), timeout=self.timeout, retry=self._retry
+                )
+            except (api_exceptions.PreconditionFailed, api_exceptions.NotFound):
+                return False
+        return True
+
+    def _conditional_upload(
+        self,
+        name: str,
+        data: bytes,
+        content_type: str,
+        metadata: Mapping[str, str] | None,
+        *,
+        generation: int,
+    ) -> StoredObject | None:
+        safe_object_name(name)
+        blob = self._bucket().blob(name)
+        if metadata:
+            blob.metadata = {str(k): str(v) for k, v in metadata.items()}
+        with transient_errors(f"writing {self._uri(name)}"):
+            try:
+                blob.upload_from_string(
+                    data,
+                    content_type=content_type,
+                    if_generation_match=generation,
+                    timeout=self.timeout,
+                    retry=self._retry,
+                )
+            except api_exceptions.PreconditionFailed:
+                return None
+        return self._stored(blob) if blob.generation is not None else self.stat(name)
+
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         with transient_errors(f"listing gs://{self.bucket}/{prefix}"):
             blobs = storage_client(self.project).list_blobs(

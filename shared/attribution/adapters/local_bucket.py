@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +16,21 @@ from attribution.errors import PermanentError
 from attribution.objects import StoredObject, safe_object_name
 
 _META_DIR = ".object-metadata"
+_locks: dict[Path, threading.RLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(root: Path) -> threading.RLock:
+    """One lock per bucket folder in this process: data and metadata change together."""
+    with _locks_guard:
+        return _locks.setdefault(root, threading.RLock())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
 
 
 class LocalBucket:
@@ -23,6 +40,7 @@ class LocalBucket:
         self.bucket = bucket
         self.root = (root / bucket).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_for(self.root)
 
     def _path(self, name: str) -> Path:
         safe_object_name(name)
@@ -46,6 +64,10 @@ class LocalBucket:
             ) from None
 
     def stat(self, name: str) -> StoredObject | None:
+        with self._lock:
+            return self._stat_locked(name)
+
+    def _stat_locked(self, name: str) -> StoredObject | None:
         path = self._path(name)
         if not path.is_file():
             return None
@@ -73,22 +95,57 @@ class LocalBucket:
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
     ) -> StoredObject:
+        with self._lock:
+            return self._write_locked(name, data, content_type, metadata)
+
+    def create_exclusive(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> StoredObject | None:
+        with self._lock:
+            if self._path(name).exists():
+                return None
+            return self._write_locked(name, data, content_type, metadata)
+
+    def replace_if_generation(
+        self, name: str, data: bytes, generation: str, *, content_type: str = "application/json"
+    ) -> StoredObject | None:
+        with self._lock:
+            current = self.stat(name)
+            if current is None or current.generation != generation:
+                return None
+            return self._write_locked(name, data, content_type, None)
+
+    def delete_if_generation(self, name: str, generation: str) -> bool:
+        with self._lock:
+            current = self.stat(name)
+            if current is None or current.generation != generation:
+                return False
+            self._path(name).unlink()
+            self._meta_path(name).unlink(missing_ok=True)
+            return True
+
+    def _write_locked(
+        self,
+        name: str,
+        data: bytes,
+        content_type: str,
+        metadata: Mapping[str, str] | None,
+    ) -> StoredObject:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-        now = datetime.now(UTC)
         meta = {
             "generation": str(time.time_ns()),
             "md5_hex": hashlib.md5(data, usedforsecurity=False).hexdigest(),
             "content_type": content_type,
-            "time_created": now.isoformat(),
+            "time_created": datetime.now(UTC).isoformat(),
             "metadata": dict(metadata or {}),
         }
-        meta_path = self._meta_path(name)
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps(meta))
+        _atomic_write(path, data)
+        _atomic_write(self._meta_path(name), json.dumps(meta).encode())
         stored = self.stat(name)
         assert stored is not None
         return stored
