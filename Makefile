@@ -3,8 +3,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins many packages of its own, so it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: venv demo test lint typecheck unit bench stage clean
+.PHONY: venv demo test lint typecheck unit bench stage security clean
 
 venv: $(STAMP)
 
@@ -24,8 +28,22 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest
+
+# build/<function>/: main.py, the attribution modules it imports, schemas/, pinned requirements.
+stage: venv
+	$(BIN)/python -m attribution.staging --out build
+
+$(CHECKOV_STAMP):
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	@touch $(CHECKOV_STAMP)
+
+# Static security scan of infra/terraform (offline); tests/integration/test_security_scan.py too.
+security: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --directory infra/terraform --framework terraform --compact --skip-download
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit
@@ -34,4 +52,4 @@ bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build .attribution .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .attribution .pytest_cache .mypy_cache .ruff_cache

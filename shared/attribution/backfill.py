@@ -127,8 +127,13 @@ class Backfill:
             decided = self._decide(batch, timelines[batch.system_id], replay, summary)
             updates.extend(decided)
         if updates and not dry_run:
+            dates = [u["game_date"] for u in updates]
             summary.updated = self.warehouse.update_rows(
-                "player_prop_predictions", updates, key=["prediction_id"], only_where=UPDATABLE
+                "player_prop_predictions",
+                [{k: v for k, v in u.items() if k != "game_date"} for u in updates],
+                key=["prediction_id"],
+                only_where=f"({UPDATABLE}) AND game_date BETWEEN @first_date AND @last_date",
+                params={"first_date": min(dates), "last_date": max(dates)},
             )
         _log.info("backfill finished", extra=summary.to_document())
         return summary
@@ -160,6 +165,7 @@ class Backfill:
             decided.append(
                 {
                     "prediction_id": row["prediction_id"],
+                    "game_date": row["game_date"],
                     **attribution_columns(card),
                     "attribution_method": method,
                 }

@@ -42,7 +42,7 @@ def read_rows(data: bytes, fmt: str, *, source: str) -> pa.Table:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            return pq.read_table(io.BytesIO(data))
+            return pq.read_table(pa.BufferReader(data))  # zero-copy, unlike io.BytesIO
         if fmt == "csv":
             import pyarrow.csv as pacsv
 
@@ -192,10 +192,8 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
 
     if "player_lookup" in present:
         players = table.column("player_lookup").cast(pa.string())
-        empty = players.is_null().to_numpy(zero_copy_only=False) | (
-            pc.utf8_trim_whitespace(players).to_numpy(zero_copy_only=False) == ""
-        )
-        fail(empty, "player_lookup is missing")
+        blank = pc.equal(pc.utf8_trim_whitespace(players), "")  # null where the value is null
+        fail(pc.fill_null(blank, True).to_numpy(zero_copy_only=False), "player_lookup is missing")
     else:
         players = pa.chunked_array([pa.nulls(n, pa.string())])
         fail(np.ones(n, dtype=bool), "player_lookup is missing")
@@ -227,12 +225,14 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
         features[:, position] = values
 
     non_null = n - players.null_count
-    if pc.count_distinct(players).as_py() < non_null:
+    distinct = len(pc.unique(players)) - (1 if players.null_count else 0)
+    if distinct < non_null:
         series = players.to_pandas()
         duplicated = series.duplicated(keep="first").to_numpy() & series.notna().to_numpy()
         fail(duplicated, "player_lookup appears more than once in the batch")
 
     good_rows = np.flatnonzero(~bad_rows)
+    all_good = len(good_rows) == n
     rejects = [
         RowReject(
             row_number=int(index),
@@ -247,6 +247,6 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
         row_numbers=good_rows,
         player_lookup=players.take(pa.array(good_rows)).combine_chunks(),
         line_value=line[good_rows],
-        features=np.ascontiguousarray(features[good_rows]),
+        features=features if all_good else np.ascontiguousarray(features[good_rows]),
         rejects=rejects,
     )

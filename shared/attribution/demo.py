@@ -91,11 +91,38 @@ def main() -> int:
 
     step("1. Train two models; the facts travel inside the .cbm files")
     print("(expected MAE and high-edge hit rate are measured on a holdout and declared)")
-    run("train", "--out", str(work / OLD_MODEL), "--seed", "1", "--training-start", "2025-10-01",
-        "--training-end", "2025-12-31", "--iterations", "40", "--depth", "4", "--rows", "4000")
-    run("train", "--out", str(work / RETRAIN), "--seed", "2", "--training-start", "2025-11-02",
-        "--training-end", "2026-01-31", "--trained-at", "2026-02-02T10:15:00Z",
-        "--iterations", "300")
+    run(
+        "train",
+        "--out",
+        str(work / OLD_MODEL),
+        "--seed",
+        "1",
+        "--training-start",
+        "2025-10-01",
+        "--training-end",
+        "2025-12-31",
+        "--iterations",
+        "40",
+        "--depth",
+        "4",
+        "--rows",
+        "4000",
+    )
+    run(
+        "train",
+        "--out",
+        str(work / RETRAIN),
+        "--seed",
+        "2",
+        "--training-start",
+        "2025-11-02",
+        "--training-end",
+        "2026-01-31",
+        "--trained-at",
+        "2026-02-02T10:15:00Z",
+        "--iterations",
+        "300",
+    )
 
     step("2. Upload both: the model_upload function extracts and publishes each card")
     run("upload", str(work / OLD_MODEL))
@@ -112,8 +139,15 @@ def main() -> int:
     run("promote", SYSTEM, OLD_MODEL, "--by", "demo", "--at", first_day.isoformat())
     for day in OLD_DAYS:
         slate = slate_for(day)
-        run("predict", "--system-id", SYSTEM, "--game-date", day.isoformat(),
-            "--input", str(write_jsonl(work / f"props_{day}.jsonl", slate.rows)))
+        run(
+            "predict",
+            "--system-id",
+            SYSTEM,
+            "--game-date",
+            day.isoformat(),
+            "--input",
+            str(write_jsonl(work / f"props_{day}.jsonl", slate.rows)),
+        )
 
     step("5. Promote the retrain (no redeploy) and predict three more")
     run("promote", SYSTEM, RETRAIN, "--by", "demo", "--note", "Feb 2 retrain")
@@ -123,15 +157,28 @@ def main() -> int:
         rows = slate.rows
         if day == NEW_DAYS[-1]:
             rows = [*rows[:-2], {**rows[-2], "line_value": "n/a"}, {**rows[-1], "pace": None}]
-        run("predict", "--system-id", SYSTEM, "--game-date", day.isoformat(),
-            "--input", str(write_jsonl(work / f"props_{day}.jsonl", rows)))
+        run(
+            "predict",
+            "--system-id",
+            SYSTEM,
+            "--game-date",
+            day.isoformat(),
+            "--input",
+            str(write_jsonl(work / f"props_{day}.jsonl", rows)),
+        )
     run("deployments")
 
     step("6. Load results, then per-day counts with the model that produced them")
     all_results = [r for day in OLD_DAYS + NEW_DAYS for r in slate_for(day).results]
     run("results", "--input", str(write_jsonl(work / "results.jsonl", all_results)))
-    run("predictions", "--game-date", OLD_DAYS[0].isoformat(), "--to",
-        NEW_DAYS[-1].isoformat(), "--per-day")
+    run(
+        "predictions",
+        "--game-date",
+        OLD_DAYS[0].isoformat(),
+        "--to",
+        NEW_DAYS[-1].isoformat(),
+        "--per-day",
+    )
 
     step("7. Verify every game date: attribution, completeness, registry, performance")
     for day in OLD_DAYS + NEW_DAYS:

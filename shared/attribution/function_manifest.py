@@ -18,6 +18,7 @@ class FunctionSpec:
     topic_env: str | None = None
     trigger_bucket_env: str | None = None
     requirements: tuple[str, ...] = ()
+    signature: str = "cloudevent"
 
 
 @cache
@@ -47,6 +48,7 @@ def function_specs() -> dict[str, FunctionSpec]:
             topic_env=entry.get("topic_env"),
             trigger_bucket_env=entry.get("trigger_bucket_env"),
             requirements=tuple(entry.get("requirements", ())),
+            signature=entry.get("signature", "cloudevent"),
         )
         for name, entry in manifest.items()
     }

@@ -64,8 +64,7 @@ def parse_entries(table: pa.Table, ledger: DeploymentLedger) -> list[LedgerEntry
             continue
         if card.system_id is not None and card.system_id != system_id:
             problems.append(
-                f"entry {line}: {card.model_file_name} belongs to {card.system_id}, "
-                f"not {system_id}"
+                f"entry {line}: {card.model_file_name} belongs to {card.system_id}, not {system_id}"
             )
             continue
         entries.append(
@@ -111,5 +110,3 @@ def import_ledger(table: pa.Table, ledger: DeploymentLedger) -> LedgerImport:
         )
         imported += int(new)
     return LedgerImport(len(entries), imported, len(entries) - imported)
-
-

@@ -89,9 +89,12 @@ class Warehouse(Protocol):
         key: Sequence[str],
         *,
         only_where: str,
+        params: Mapping[str, Any] | None = None,
     ) -> int:
         """Set the given columns on rows matched by key, only where ``only_where`` (SQL over
-        the target's columns) still holds at write time; return how many rows changed."""
+        the target's columns, with ``@name`` parameters from ``params``) still holds at write
+        time; return how many rows changed. On a partitioned table ``only_where`` should bound
+        the partition column, so the update reads only those partitions."""
         ...
 
     def table_columns(self, table: str) -> list[str] | None:

@@ -163,7 +163,7 @@ class BatchPredictor:
             "player_prop_predictions",
             rows,
             key=["prediction_id"],
-            scope={"batch_id": request.batch_id},
+            scope={"batch_id": request.batch_id, "game_date": request.game_date},
         )
         self._write_rejects(request, checked)
         status = (
@@ -271,7 +271,7 @@ class BatchPredictor:
             for reject in checked.rejects
         ]
         self.warehouse.insert_new_rows(
-            "prediction_rejects", rows, key=["reject_id"], scope={"batch_id": request.batch_id}
+            "prediction_rejects", rows, key=["reject_id"], scope={"batch_id": request.batch_id, "game_date": request.game_date}
         )
 
     def _log_batch(

@@ -26,10 +26,13 @@ def prediction_ids(request: BatchRequest, players: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(key, players, ":")
 
 
+_LABELS = pa.array(["OVER", "UNDER", "PASS"], pa.string())
+
+
 def recommendations(edge: np.ndarray, min_edge: float) -> pa.Array:
     """OVER or UNDER by the sign of the edge; PASS when it is smaller than ``min_edge``."""
-    labels = np.where(np.abs(edge) < min_edge, "PASS", np.where(edge > 0, "OVER", "UNDER"))
-    return pa.array(labels, pa.string())
+    choice = np.where(np.abs(edge) < min_edge, 2, np.where(edge > 0, 0, 1)).astype(np.int8)
+    return _LABELS.take(pa.array(choice))  # no NumPy unicode array in between
 
 
 def stamp_predictions(

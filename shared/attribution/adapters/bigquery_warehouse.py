@@ -450,6 +450,7 @@ class BigQueryWarehouse:
         key: Sequence[str],
         *,
         only_where: str,
+        params: Mapping[str, Any] | None = None,
     ) -> int:
         if not rows:
             return 0
@@ -465,7 +466,7 @@ class BigQueryWarehouse:
         try:
             job, _ = self._run(
                 update_rows_sql(self.table_id(table), staging_id, columns, key, only_where),
-                None,
+                params,
             )
         finally:
             self._drop(staging_id)

@@ -150,14 +150,29 @@ class DuckDBWarehouse:
             cursor.register("incoming_rows", data)
             try:
                 cursor.execute("BEGIN TRANSACTION")
+                conditions: list[str] = []
+                if _keys_distinct(cursor, partition, data.num_rows):
+                    # Nothing to deduplicate: skip the window, which costs far more than the
+                    # check (one hash aggregate) on a large batch.
+                    source = "SELECT * FROM incoming_rows AS incoming"
+                else:
+                    source = (
+                        f"SELECT * EXCLUDE (_n) FROM ("
+                        f"  SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition}) AS _n"
+                        f"  FROM incoming_rows) AS incoming"
+                    )
+                    conditions.append("_n = 1")
+                # A scope that holds no rows yet (a batch's first delivery) cannot hold a
+                # duplicate, so the anti-join is needed only when it holds some.
+                params = None
+                if not scope or _scope_holds_rows(cursor, table, scope, scope_params):
+                    conditions.append(
+                        f'NOT EXISTS (SELECT 1 FROM "{table}" AS existing WHERE {match})'
+                    )
+                    params = scope_params
+                where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
                 inserted = cursor.execute(
-                    f'INSERT INTO "{table}" BY NAME '
-                    f"SELECT * EXCLUDE (_n) FROM ("
-                    f"  SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition}) AS _n"
-                    f"  FROM incoming_rows) AS incoming "
-                    f'WHERE _n = 1 AND NOT EXISTS (SELECT 1 FROM "{table}" AS existing '
-                    f"WHERE {match})",
-                    scope_params,
+                    f'INSERT INTO "{table}" BY NAME {source}{where}', params
                 ).fetchone()
                 cursor.execute("COMMIT")
             except Exception:
@@ -174,6 +189,7 @@ class DuckDBWarehouse:
         key: Sequence[str],
         *,
         only_where: str,
+        params: Mapping[str, Any] | None = None,
     ) -> int:
         if not rows:
             return 0
@@ -189,9 +205,10 @@ class DuckDBWarehouse:
             cursor = self._cursor()
             cursor.register("changes", data)
             try:
-                result = cursor.execute(
+                statement = (
                     f'UPDATE "{table}" SET {assignments} FROM changes WHERE {match} AND ({guard})'
-                ).fetchone()
+                )
+                result = cursor.execute(statement, _used(statement, params)).fetchone()
             finally:
                 cursor.unregister("changes")
         return int(result[0]) if result else 0
@@ -210,6 +227,27 @@ def _qualified_condition(condition: str, table: str) -> str:
         if not column.table:
             column.set("table", exp.to_identifier(table, quoted=True))
     return tree.sql(dialect="duckdb")
+
+
+def _keys_distinct(cursor: duckdb.DuckDBPyConnection, partition: str, rows: int) -> bool:
+    """Whether no two ``incoming_rows`` share a key (NULLs equal, as in PARTITION BY)."""
+    if rows <= 1:
+        return True
+    (distinct,) = cursor.execute(
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT {partition} FROM incoming_rows)"
+    ).fetchall()
+    return int(distinct[0]) == rows
+
+
+def _scope_holds_rows(
+    cursor: duckdb.DuckDBPyConnection,
+    table: str,
+    scope: Mapping[str, Any],
+    params: Mapping[str, Any] | None,
+) -> bool:
+    """Whether any row of ``table`` is in ``scope`` (column = ``$scope_i`` for each)."""
+    where = " AND ".join(f'"{column}" = $scope_{i}' for i, column in enumerate(scope))
+    return bool(cursor.execute(f'SELECT 1 FROM "{table}" WHERE {where} LIMIT 1', params).fetchall())
 
 
 def _used(statement: str, params: Mapping[str, Any] | None) -> dict[str, Any] | None:

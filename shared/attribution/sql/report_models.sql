@@ -21,7 +21,6 @@ SELECT
   COUNTIF(attribution_method = 'ledger_inferred') AS ledger_inferred
 FROM prediction_accuracy
 WHERE (@system_id IS NULL OR system_id = @system_id)
-  AND (@from_date IS NULL OR game_date >= @from_date)
-  AND (@to_date IS NULL OR game_date <= @to_date)
+  AND game_date BETWEEN @from_date AND @to_date
 GROUP BY system_id, model_file_name, model_sha256
 ORDER BY system_id, last_game DESC, model_file_name

@@ -20,8 +20,8 @@ def model_report(
         sql("report_models"),
         {
             "system_id": system_id,
-            "from_date": from_date,
-            "to_date": to_date,
+            "from_date": from_date or date(1900, 1, 1),
+            "to_date": to_date or date(9999, 12, 31),
             "min_edge": float(min_edge),
         },
     )
