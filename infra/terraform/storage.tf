@@ -12,6 +12,30 @@ resource "google_storage_bucket" "models" {
     enabled = true
   }
 
+  # Kept batch inputs (what replay re-runs models on) and batch claims expire after the
+  # retention; models and cards are never deleted by a rule.
+  lifecycle_rule {
+    condition {
+      age            = var.batch_input_retention_days
+      matches_prefix = [var.batch_inputs_prefix]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # Old generations of kept inputs go too; old model generations stay (cards point at them).
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.batch_input_retention_days
+      matches_prefix             = [var.batch_inputs_prefix]
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
   #checkov:skip=CKV_GCP_62:Access is recorded by Cloud Audit Logs (data access logs); legacy usage-log buckets add nothing here.
 
   depends_on = [google_project_service.required]

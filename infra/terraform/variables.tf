@@ -58,6 +58,17 @@ variable "batch_inputs_prefix" {
   default     = "batches/"
 }
 
+variable "batch_input_retention_days" {
+  description = "Days a batch's kept input (for replay and backfill) stays in the models bucket."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.batch_input_retention_days >= 1
+    error_message = "batch_input_retention_days must be at least 1."
+  }
+}
+
 variable "batch_input_buckets" {
   description = "Other buckets that batch requests may point rows_uri at (the prediction function may read them)."
   type        = list(string)
