@@ -6,6 +6,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from attribution.bootstrap import app
+from attribution.dead_letters import refuse_event
 from attribution.errors import PermanentError
 from attribution.events import parse_object_finalized
 from attribution.logs import get_logger
@@ -18,8 +19,12 @@ def on_model_uploaded(cloud_event: CloudEvent) -> None:
     try:
         event = parse_object_finalized(cloud_event)
     except PermanentError as exc:
-        _log.error(
-            "unusable storage event", extra={"event_id": cloud_event["id"], "error": str(exc)}
+        refuse_event(
+            app().warehouse,
+            source="model_upload",
+            event_id=str(cloud_event["id"]),
+            payload=cloud_event.get_data(),
+            error=exc,
         )
         return
     outcome = app().card_publisher().handle(event)

@@ -6,7 +6,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from attribution.bootstrap import app
-from attribution.dead_letters import keep_dead_letter
+from attribution.dead_letters import refuse_event
 from attribution.errors import PermanentError
 from attribution.events import parse_pubsub_message
 from attribution.logs import get_logger
@@ -19,16 +19,12 @@ def on_batch_requested(cloud_event: CloudEvent) -> None:
     try:
         message = parse_pubsub_message(cloud_event)
     except PermanentError as exc:
-        keep_dead_letter(
+        refuse_event(
             app().warehouse,
             source="prediction_batch",
             event_id=str(cloud_event["id"]),
-            error_code=exc.code,
-            error=exc.message,
-            payload=str(cloud_event.get_data()),
-        )
-        _log.error(
-            "unusable Pub/Sub event", extra={"event_id": cloud_event["id"], "error": str(exc)}
+            payload=cloud_event.get_data(),
+            error=exc,
         )
         return
     outcome = app().batch_predictor().handle_message(message)

@@ -9,7 +9,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from attribution.bootstrap import app
-from attribution.dead_letters import keep_dead_letter
+from attribution.dead_letters import refuse_event
 from attribution.errors import PermanentError
 from attribution.events import parse_pubsub_message
 from attribution.logs import get_logger
@@ -24,15 +24,13 @@ def on_verification_requested(cloud_event: CloudEvent) -> None:
         message = parse_pubsub_message(cloud_event)
         request = parse_verification_request(message.data)
     except PermanentError as exc:
-        keep_dead_letter(
+        refuse_event(
             app().warehouse,
             source="verifier",
             event_id=str(cloud_event["id"]),
-            error_code=exc.code,
-            error=exc.message,
-            payload=str(cloud_event.get_data()),
+            payload=cloud_event.get_data(),
+            error=exc,
         )
-        _log.error("unusable verification request", extra={"error": str(exc)})
         return
     for verdict in (
         app().verifier().verify(request.game_date, request.system_id, request_id=message.message_id)

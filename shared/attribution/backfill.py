@@ -149,10 +149,16 @@ class Backfill:
             summary.no_ledger_entry.extend(r["prediction_id"] for r in batch.rows)
             summary.by_method["no_ledger_entry"] += len(batch.rows)
             return []
+        # One candidate is the ledger's answer only if a model was already active at the
+        # window's start: before a system's first promotion the other possibility is "none".
+        inferable = (
+            len(candidates) == 1
+            and timeline.active_at(batch.at - self.settings.ambiguity) is not None
+        )
         replayed = self._replay(batch, candidates) if replay else None
         decided: list[Row] = []
         for row in batch.rows:
-            card, method = self._choose(row, candidates, replayed)
+            card, method = self._choose(row, candidates, replayed, inferable)
             if card is None:
                 target = summary.unreproduced if method == "unreproduced" else summary.ambiguous
                 target.append(row["prediction_id"])
@@ -177,6 +183,7 @@ class Backfill:
         row: Row,
         candidates: list[ModelCard],
         replayed: dict[str, dict[str, float]] | None,
+        inferable: bool,
     ) -> tuple[ModelCard | None, str]:
         if replayed is not None:
             stored = row["predicted_points"]
@@ -191,7 +198,7 @@ class Backfill:
             if len(matches) > 1:
                 return None, "ambiguous"
             return None, "unreproduced"
-        if len(candidates) > 1:
+        if not inferable:
             return None, "ambiguous"
         return candidates[0], LEDGER_INFERRED
 

@@ -42,7 +42,9 @@ def read_rows(data: bytes, fmt: str, *, source: str) -> pa.Table:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            return pq.read_table(pa.BufferReader(data))  # zero-copy, unlike io.BytesIO
+            # One file from memory: ParquetFile skips the dataset layer of read_table, and
+            # BufferReader reads without copying, unlike io.BytesIO.
+            return pq.ParquetFile(pa.BufferReader(data)).read()
         if fmt == "csv":
             import pyarrow.csv as pacsv
 
@@ -200,9 +202,10 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
 
     line_column = table.column("line_value") if "line_value" in present else None
     line, line_bad = numeric_column(line_column, n)
-    fail(line_bad, "line_value is not a number")
-    fail(np.isnan(line) & ~line_bad, "line_value is missing")
-    fail(np.isinf(line), "line_value is not finite")
+    if line_bad.any() or not np.isfinite(line).all():
+        fail(line_bad, "line_value is not a number")
+        fail(np.isnan(line) & ~line_bad, "line_value is missing")
+        fail(np.isinf(line), "line_value is not finite")
 
     if "game_date" in present:
         dates = _as_date_text(table.column("game_date"))
@@ -219,9 +222,10 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
             features[:, position] = np.nan
             continue
         values, bad = numeric_column(table.column(name), n)
-        fail(bad, f"feature {name} is not a number")
-        fail(np.isnan(values) & ~bad, f"feature {name} is missing")
-        fail(np.isinf(values), f"feature {name} is not finite")
+        if bad.any() or not np.isfinite(values).all():
+            fail(bad, f"feature {name} is not a number")
+            fail(np.isnan(values) & ~bad, f"feature {name} is missing")
+            fail(np.isinf(values), f"feature {name} is not finite")
         features[:, position] = values
 
     non_null = n - players.null_count
@@ -245,7 +249,9 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
     return CheckedRows(
         requested=n,
         row_numbers=good_rows,
-        player_lookup=players.take(pa.array(good_rows)).combine_chunks(),
+        player_lookup=players.combine_chunks()
+        if all_good
+        else players.take(pa.array(good_rows)).combine_chunks(),
         line_value=line[good_rows],
         features=features if all_good else np.ascontiguousarray(features[good_rows]),
         rejects=rejects,

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from attribution.config import Backend, Settings, load_settings
+from attribution.config import (
+    DuckDBAccess,
+    ObjectStoreKind,
+    PublisherKind,
+    Settings,
+    WarehouseKind,
+    load_settings,
+)
 from attribution.deployments import ActiveModelCache, DeploymentLedger
 from attribution.logs import configure_logging
 from attribution.ports import Notifier, ObjectStore, Publisher, Warehouse
@@ -134,7 +141,7 @@ class App:
 
 
 def _make_store(settings: Settings, bucket: str) -> ObjectStore:
-    if settings.backend is Backend.GCP:
+    if settings.object_store_kind is ObjectStoreKind.GCS:
         from attribution.adapters.gcs_store import GcsStore
 
         return GcsStore(bucket, project=settings.project)
@@ -144,14 +151,22 @@ def _make_store(settings: Settings, bucket: str) -> ObjectStore:
 
 
 def _make_warehouse(settings: Settings) -> Warehouse:
-    if settings.backend is Backend.GCP:
+    if settings.warehouse_kind is WarehouseKind.BIGQUERY:
         from attribution.adapters.bigquery_warehouse import BigQueryWarehouse
 
         return BigQueryWarehouse(
             project=settings.project, dataset=settings.dataset, location=settings.bq_location
         )
-    from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
     from attribution.migrations import migrate
+
+    if settings.duckdb_access is DuckDBAccess.SHARED:
+        from attribution.adapters.duckdb_shared import SharedDuckDBWarehouse
+
+        shared = SharedDuckDBWarehouse(settings.warehouse_path)
+        with shared.session() as held:
+            migrate(held)
+        return shared
+    from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
 
     warehouse = DuckDBWarehouse(settings.warehouse_path)
     migrate(warehouse)
@@ -159,11 +174,11 @@ def _make_warehouse(settings: Settings) -> Warehouse:
 
 
 def _make_publisher(settings: Settings) -> Publisher:
-    if settings.backend is Backend.GCP:
+    if settings.publisher_kind is PublisherKind.PUBSUB:
         from attribution.adapters.pubsub_publisher import PubSubPublisher
 
         if not settings.project:
-            raise ValueError("GCP_PROJECT must be set when ATTRIBUTION_BACKEND=gcp")
+            raise ValueError("GCP_PROJECT must be set to publish on Pub/Sub (PUBLISHER=pubsub)")
         return PubSubPublisher(settings.project)
     from attribution.adapters.inprocess_bus import InProcessBus
 

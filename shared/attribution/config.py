@@ -10,11 +10,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 
 class Backend(StrEnum):
+    """A preset for the three ports below; each can be overridden on its own."""
+
     EMBEDDED = "embedded"
     GCP = "gcp"
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class ObjectStoreKind(StrEnum):
+    LOCAL = "local"
+    GCS = "gcs"
+
+
+class WarehouseKind(StrEnum):
+    DUCKDB = "duckdb"
+    BIGQUERY = "bigquery"
+
+
+class PublisherKind(StrEnum):
+    INPROCESS = "inprocess"
+    PUBSUB = "pubsub"
+
+
+class DuckDBAccess(StrEnum):
+    # The process keeps the file open (fastest; no other process can open it meanwhile).
+    EXCLUSIVE = "exclusive"
+    # The file is opened per operation, so several processes can take turns (the local stack
+    # and the CLI next to it).
+    SHARED = "shared"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -37,6 +66,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name}={raw!r} must be a number") from None
 
 
+def _choice(env: Mapping[str, str], name: str, kind: type[_E]) -> _E | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return kind(raw.strip().lower())
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise ValueError(f"{name}={raw!r} must be one of: {allowed}") from None
+
+
 def _prefix(raw: str) -> str:
     raw = raw.strip("/")
     return f"{raw}/" if raw else ""
@@ -45,6 +85,12 @@ def _prefix(raw: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     backend: Backend = Backend.EMBEDDED
+    # Per-port choices; None takes the backend's (embedded: local, duckdb, inprocess;
+    # gcp: gcs, bigquery, pubsub). The local stack mixes them: gcs, duckdb, pubsub.
+    object_store: ObjectStoreKind | None = None
+    warehouse: WarehouseKind | None = None
+    publisher: PublisherKind | None = None
+    duckdb_access: DuckDBAccess = DuckDBAccess.EXCLUSIVE
     home: Path = field(default_factory=lambda: Path(".attribution"))
     project: str | None = None
     models_bucket: str = "models"
@@ -71,6 +117,24 @@ class Settings:
     batch_lease_seconds: float = 600.0
 
     @property
+    def object_store_kind(self) -> ObjectStoreKind:
+        if self.object_store is not None:
+            return self.object_store
+        return ObjectStoreKind.GCS if self.backend is Backend.GCP else ObjectStoreKind.LOCAL
+
+    @property
+    def warehouse_kind(self) -> WarehouseKind:
+        if self.warehouse is not None:
+            return self.warehouse
+        return WarehouseKind.BIGQUERY if self.backend is Backend.GCP else WarehouseKind.DUCKDB
+
+    @property
+    def publisher_kind(self) -> PublisherKind:
+        if self.publisher is not None:
+            return self.publisher
+        return PublisherKind.PUBSUB if self.backend is Backend.GCP else PublisherKind.INPROCESS
+
+    @property
     def bucket_root(self) -> Path:
         return self.home / "buckets"
 
@@ -87,7 +151,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     models_bucket = env.get("MODELS_BUCKET", "models")
     duckdb_path = env.get("DUCKDB_PATH")
     return Settings(
-        backend=Backend(env.get("ATTRIBUTION_BACKEND", Backend.EMBEDDED.value)),
+        backend=_choice(env, "ATTRIBUTION_BACKEND", Backend) or Backend.EMBEDDED,
+        object_store=_choice(env, "OBJECT_STORE", ObjectStoreKind),
+        warehouse=_choice(env, "WAREHOUSE", WarehouseKind),
+        publisher=_choice(env, "PUBLISHER", PublisherKind),
+        duckdb_access=_choice(env, "DUCKDB_ACCESS", DuckDBAccess) or DuckDBAccess.EXCLUSIVE,
         home=Path(env.get("ATTRIBUTION_HOME", ".attribution")),
         project=env.get("GCP_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or None,
         models_bucket=models_bucket,

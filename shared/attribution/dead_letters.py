@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 from attribution.card import now_utc
+from attribution.errors import PermanentError
+from attribution.logs import get_logger
 from attribution.ports import Warehouse
+
+_log = get_logger("attribution.dead_letters")
 
 
 def keep_dead_letter(
@@ -30,3 +35,22 @@ def keep_dead_letter(
         "received_at": now_utc(),
     }
     return warehouse.insert_new_rows("dead_letters", [row], ["dead_letter_id"]) == 1
+
+
+def refuse_event(
+    warehouse: Warehouse, *, source: str, event_id: str, payload: object, error: PermanentError
+) -> None:
+    """An event a function cannot use at all: keep it with the reason, log it, acknowledge."""
+    keep_dead_letter(
+        warehouse,
+        source=source,
+        event_id=event_id,
+        error_code=error.code,
+        error=error.message,
+        payload=json.dumps(payload, default=str)
+        if not isinstance(payload, str | bytes)
+        else payload,
+    )
+    _log.error(
+        "unusable event", extra={"source": source, "event_id": event_id, "error": str(error)}
+    )

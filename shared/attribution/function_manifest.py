@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from attribution.schema_files import beside_package
 
 
 @dataclass(frozen=True)
@@ -23,16 +24,7 @@ class FunctionSpec:
 
 @cache
 def functions_dir() -> Path:
-    override = os.environ.get("ATTRIBUTION_FUNCTIONS_DIR")
-    if override:
-        return Path(override)
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "functions", here.parent.parent / "functions"):
-        if (candidate / "manifest.json").is_file():
-            return candidate
-    raise FileNotFoundError(
-        "cannot find functions/manifest.json; set ATTRIBUTION_FUNCTIONS_DIR to the folder"
-    )
+    return beside_package("functions", "manifest.json", "ATTRIBUTION_FUNCTIONS_DIR")
 
 
 @cache

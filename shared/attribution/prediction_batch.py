@@ -271,7 +271,10 @@ class BatchPredictor:
             for reject in checked.rejects
         ]
         self.warehouse.insert_new_rows(
-            "prediction_rejects", rows, key=["reject_id"], scope={"batch_id": request.batch_id, "game_date": request.game_date}
+            "prediction_rejects",
+            rows,
+            key=["reject_id"],
+            scope={"batch_id": request.batch_id, "game_date": request.game_date},
         )
 
     def _log_batch(

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution.batch_request import BatchRequest
-from attribution.card import ModelCard
+from attribution.card import ModelCard, attribution_columns
 from attribution.tables import table_spec
 
 STAMPED = "stamped"
@@ -64,14 +64,7 @@ def stamp_predictions(
         "game_date": request.game_date,
         "run_mode": request.run_mode.value,
         "created_at": created_at,
-        "model_file_name": card.model_file_name,
-        "model_training_start_date": card.training_start_date,
-        "model_training_end_date": card.training_end_date,
-        "model_expected_mae": card.expected_mae,
-        "model_expected_hit_rate": card.expected_hit_rate,
-        "model_trained_at": card.trained_at,
-        "model_sha256": card.model_sha256,
-        "model_card_id": card.card_id,
+        **attribution_columns(card),
         "attribution_method": method,
     }
     arrays = []

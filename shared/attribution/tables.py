@@ -237,6 +237,33 @@ def to_arrow(spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist([dict(r) for r in rows], schema=spec.arrow_schema)
 
 
+@dataclass(frozen=True)
+class RowChanges:
+    """Partial rows for an update: the key columns, then the columns they set."""
+
+    key: tuple[Column, ...]
+    columns: tuple[Column, ...]
+    data: pa.Table
+
+    @property
+    def set_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def row_changes(
+    spec: TableSpec, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> RowChanges:
+    """Typed Arrow rows of only ``key`` plus the columns the first row sets."""
+    key_columns = tuple(spec.column(k) for k in key)
+    set_columns = tuple(spec.column(c) for c in rows[0] if c not in key)
+    schema = pa.schema([pa.field(c.name, c.arrow_type) for c in key_columns + set_columns])
+    return RowChanges(
+        key=key_columns,
+        columns=set_columns,
+        data=pa.Table.from_pylist([dict(r) for r in rows], schema=schema),
+    )
+
+
 def json_default(value: Any) -> Any:
     """For ``json.dumps`` of raw rows and payloads kept beside errors."""
     if isinstance(value, datetime | date):

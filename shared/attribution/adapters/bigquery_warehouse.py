@@ -7,6 +7,10 @@ and the job then does not depend on a default dataset).
 
 Rows are written with load jobs, never the streaming API: streamed rows sit in a buffer
 that DML cannot update for a while, and the tables here are updated later.
+
+With an API endpoint (the ``api_endpoint`` argument, else ``BIGQUERY_EMULATOR_HOST``), the
+client talks to that BigQuery-compatible server instead, with anonymous credentials: how
+the tests run this adapter against a local server.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import threading
 import uuid
@@ -27,16 +32,18 @@ from typing import Any
 import pyarrow as pa
 import sqlglot
 from google.api_core import exceptions as api_exceptions
+from google.api_core.client_options import ClientOptions
 from google.cloud import bigquery
 from sqlglot import exp
 
 from attribution.adapters.google_errors import transient_errors
 from attribution.errors import TransientError
 from attribution.ports import Row
-from attribution.tables import Column, TableSpec, table_spec, to_arrow
+from attribution.tables import Column, TableSpec, row_changes, table_spec, to_arrow
 
 QueryParameter = bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter
 
+EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STAGING_LIFETIME = timedelta(hours=1)
 
@@ -285,17 +292,36 @@ def schema_fields(columns: TableSpec | Sequence[Column]) -> list[bigquery.Schema
 
 # --------------------------------------------------------------------------- adapter
 
-_clients: dict[tuple[str | None, str], bigquery.Client] = {}
+_clients: dict[tuple[str | None, str, str | None], bigquery.Client] = {}
 _clients_lock = threading.Lock()
 
 
-def bigquery_client(project: str | None, location: str) -> bigquery.Client:
-    """The process's BigQuery client for ``project`` and ``location``."""
-    key = (project, location)
+def emulator_endpoint(value: str | None) -> str | None:
+    """An API endpoint URL from ``http://host:port`` or a bare ``host:port``; None if empty."""
+    if not value:
+        return None
+    return value if "://" in value else f"http://{value}"
+
+
+def bigquery_client(
+    project: str | None, location: str, api_endpoint: str | None = None
+) -> bigquery.Client:
+    """The process's BigQuery client for ``project`` and ``location`` (and the endpoint)."""
+    key = (project, location, api_endpoint)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = bigquery.Client(project=project, location=location)
+            if api_endpoint:
+                from google.auth.credentials import AnonymousCredentials
+
+                client = bigquery.Client(
+                    project=project or "local-emulator",
+                    location=location,
+                    credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                    client_options=ClientOptions(api_endpoint=api_endpoint),
+                )
+            else:
+                client = bigquery.Client(project=project, location=location)
             _clients[key] = client
         return client
 
@@ -314,15 +340,18 @@ class BigQueryWarehouse:
         location: str = "US",
         *,
         job_timeout: float = 300.0,
+        api_endpoint: str | None = None,
     ) -> None:
         self.project = project
         self.dataset = dataset
         self.location = location
         self.job_timeout = job_timeout
+        self.api_endpoint = emulator_endpoint(api_endpoint)
 
     @property
     def client(self) -> bigquery.Client:
-        return bigquery_client(self.project, self.location)
+        endpoint = self.api_endpoint or emulator_endpoint(os.environ.get(EMULATOR_ENV))
+        return bigquery_client(self.project, self.location, endpoint)
 
     @property
     def project_id(self) -> str:
@@ -455,14 +484,13 @@ class BigQueryWarehouse:
         if not rows:
             return 0
         spec = table_spec(table)
-        columns = [c for c in rows[0] if c not in key]
-        chosen = [spec.column(c) for c in [*key, *columns]]
-        staged = [replace(c, mode="REPEATED" if c.repeated else "NULLABLE") for c in chosen]
-        data = pa.Table.from_pylist(
-            [dict(r) for r in rows],
-            schema=pa.schema([pa.field(c.name, c.arrow_type) for c in chosen]),
-        )
-        staging_id = self._staged(table, staged, newline_json(spec, data))
+        changes = row_changes(spec, rows, key)
+        columns = changes.set_names
+        staged = [
+            replace(c, mode="REPEATED" if c.repeated else "NULLABLE")
+            for c in changes.key + changes.columns
+        ]
+        staging_id = self._staged(table, staged, newline_json(spec, changes.data))
         try:
             job, _ = self._run(
                 update_rows_sql(self.table_id(table), staging_id, columns, key, only_where),

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from attribution.errors import TransientError
 from attribution.ports import Row
-from attribution.tables import TableSpec, table_spec, to_arrow
+from attribution.tables import TableSpec, row_changes, table_spec, to_arrow
 
 
 @lru_cache(maxsize=512)
@@ -193,11 +193,8 @@ class DuckDBWarehouse:
     ) -> int:
         if not rows:
             return 0
-        spec = table_spec(table)
-        columns = [c for c in rows[0] if c not in key]
-        chosen = [spec.column(c) for c in [*key, *columns]]
-        schema = pa.schema([pa.field(c.name, c.arrow_type) for c in chosen])
-        data = pa.Table.from_pylist([dict(r) for r in rows], schema=schema)
+        changes = row_changes(table_spec(table), rows, key)
+        columns, data = changes.set_names, changes.data
         assignments = ", ".join(f'"{c}" = changes."{c}"' for c in columns)
         match = " AND ".join(f'"{table}"."{k}" = changes."{k}"' for k in key)
         guard = _qualified_condition(only_where, table)

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from attribution.bootstrap import App
+from attribution.card import ModelCard
 from attribution.cli.output import print_json, print_table
-from attribution.config import Backend
+from attribution.cli.waiting import add_wait_argument, poll_until
+from attribution.config import PublisherKind
 from attribution.errors import PermanentError
 from attribution.extraction import extract_card
 from attribution.objects import StoredObject
@@ -47,6 +49,7 @@ def add_parsers(sub: Any) -> None:
     upload.add_argument(
         "--meta", action="append", default=[], metavar="KEY=VALUE", help="custom object metadata"
     )
+    add_wait_argument(upload, "the card (or the rejection)")
     upload.set_defaults(handler=cmd_upload)
 
     card = sub.add_parser("card", help="extract and print a model's card; publish nothing")
@@ -97,16 +100,29 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
     data = args.file.read_bytes()
     name = app.settings.models_prefix + (args.name or args.file.name)
     stored = app.models.write(name, data, metadata=_meta(args.meta))
-    if app.settings.backend is Backend.GCP:
+    if app.settings.publisher_kind is PublisherKind.INPROCESS:
+        from attribution.adapters.inprocess_bus import InProcessBus
+
+        bus = app.publisher
+        assert isinstance(bus, InProcessBus)
+        bus.object_finalized(stored)  # the function runs here, now
+        outcome = _upload_outcome(app, stored, _sha256(data)) or (None, "no card was published")
+    elif args.wait <= 0:
         result: dict[str, Any] = {"uploaded": stored.uri, "generation": stored.generation}
         print_json(result) if args.json else print(f"uploaded {stored.uri}; the trigger takes it")
         return 0
-    from attribution.adapters.inprocess_bus import InProcessBus
-
-    bus = app.publisher
-    assert isinstance(bus, InProcessBus)
-    bus.object_finalized(stored)
-    card = app.registry.for_object_bytes(stored.uri, _sha256(data))
+    else:  # the bucket's trigger runs the function elsewhere: wait for what it leaves
+        outcome = poll_until(
+            lambda: _upload_outcome(app, stored, _sha256(data)), timeout=args.wait
+        )
+        if outcome is None:
+            message = f"no card or rejection for {stored.uri} after {args.wait:.0f} s"
+            if args.json:
+                print_json({"uploaded": stored.uri, "pending": message})
+            else:
+                print(f"uploaded {stored.uri}, but {message}: is the trigger running?")
+            return 75
+    card, reason = outcome
     if card is not None:
         if args.json:
             print_json({"uploaded": stored.uri, "card": card.to_document()})
@@ -114,13 +130,27 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
             print(f"uploaded {stored.uri}")
             _print_card(card.to_document())
         return 0
-    rejects = [r for r in app.registry.rejects() if r["object_uri"] == stored.uri]
-    reason = rejects[-1]["error"] if rejects else "no card was published"
     if args.json:
         print_json({"uploaded": stored.uri, "rejected": reason})
     else:
         print(f"uploaded {stored.uri}, but it was REJECTED: {reason}")
     return 2
+
+
+def _upload_outcome(
+    app: App, stored: StoredObject, sha256: str
+) -> tuple[ModelCard | None, str] | None:
+    """The card published for these bytes, or the rejection of this generation; None: neither."""
+    card = app.registry.for_object_bytes(stored.uri, sha256)
+    if card is not None:
+        return card, ""
+    rejects = [
+        r
+        for r in app.registry.rejects()
+        if r["object_uri"] == stored.uri
+        and (stored.generation is None or r["object_generation"] == stored.generation)
+    ]
+    return (None, rejects[-1]["error"]) if rejects else None
 
 
 def _sha256(data: bytes) -> str:
