@@ -8,7 +8,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: venv demo test lint typecheck unit bench stage security clean
+.PHONY: venv demo serve test lint typecheck unit bench stage security clean
 
 venv: $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/python -m attribution.demo
+
+# The local stack: Pub/Sub and GCS emulators, the three functions, push delivery (Ctrl-C stops it).
+serve: venv
+	$(BIN)/attribution serve
 
 lint: venv
 	$(BIN)/ruff check shared functions tests bench

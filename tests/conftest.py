@@ -1,7 +1,9 @@
 """Fixtures every test may use: a clean process, an isolated embedded App, and small models.
 
 The models are trained once per session (a few hundred milliseconds each) into a temporary
-folder; tests read their bytes and never modify the files.
+folder; tests read their bytes and never modify the files. The emulator fixtures live in
+``tests/emulators.py`` and are imported here, so tests/integration and tests/e2e share one
+emulator of each kind per session.
 """
 
 from __future__ import annotations
@@ -14,10 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulators import (
+    gcp_project,
+    gcs_bucket,
+    gcs_emulator,
+    mark_emulator_tests,
+    pubsub,
+    pubsub_emulator,
+    pubsub_topic,
+)
 
 from attribution.bootstrap import App, build_app, use_app
 from attribution.config import Settings
 from attribution.training import TrainingSpec, train_model
+
+__all__ = ["gcp_project", "gcs_bucket", "gcs_emulator", "pubsub", "pubsub_emulator", "pubsub_topic"]
 
 SMALL = TrainingSpec(rows=2000, iterations=30, depth=4)
 
@@ -42,6 +55,10 @@ RETRAIN_SPEC = replace(
     seed=7,
 )
 FACTLESS_SPEC = replace(SMALL, seed=3)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_emulator_tests(items)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,13 @@ def on_verification_requested(cloud_event: CloudEvent) -> None:
         )
         return
     for verdict in (
-        app().verifier().verify(request.game_date, request.system_id, request_id=message.message_id)
+        app()
+        .verifier()
+        .verify(
+            request.game_date,
+            request.system_id,
+            request_id=f"{message.message_id}@{message.publish_time}",
+        )
     ):
         _log.info(
             "verdict", extra={"system_id": verdict.system_id, "verdict": verdict.verdict.value}

@@ -1,5 +1,9 @@
 """The one place that wires ports to adapters, from Settings.
 
+Each port's adapter is chosen on its own (``Settings.object_store_kind``, ``warehouse_kind``,
+``publisher_kind``; ATTRIBUTION_BACKEND gives their defaults), so the local stack can run
+the GCS and Pub/Sub adapters over a DuckDB warehouse.
+
 Entry points call ``app()``; it is built once per process (warm instances reuse clients)
 and the CLI shares the very same instance, so in-process events reach the same warehouse.
 """

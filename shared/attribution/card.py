@@ -73,8 +73,8 @@ class ModelCard(BaseModel):
     schema_version: int = CARD_SCHEMA_VERSION
 
     system_id: str | None
-    model_file_name: str
-    model_uri: str
+    model_file_name: str = Field(pattern=r"^[^/\r\n]+$")
+    model_uri: str = Field(pattern=r"^gs://[^/\s]+/[^\r\n]+$")
     model_generation: str | None
     model_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     model_md5: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")

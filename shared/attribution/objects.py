@@ -32,7 +32,7 @@ class StoredObject:
 
 def safe_object_name(name: str) -> str:
     """Reject names that are empty, absolute, or climb out of the bucket with ``..``."""
-    if not name or name.startswith("/") or "\\" in name or "\x00" in name:
+    if not name or name.startswith("/") or any(c in name for c in "\\\x00\r\n"):
         raise PermanentError("unsafe_object_name", f"object name {name!r} is not a safe bucket key")
     parts = PurePosixPath(name).parts
     if any(part in ("..", ".") for part in parts):

@@ -27,7 +27,7 @@ from attribution.training import TrainingSpec, train_model
 from attribution.upload import CardPublisher, UploadResult
 
 if TYPE_CHECKING:
-    from conftest import PubSubSandbox
+    from emulators import PubSubSandbox
 
 pytestmark = pytest.mark.emulator
 

@@ -10,7 +10,7 @@ from attribution.adapters.pubsub_publisher import PubSubPublisher
 from attribution.errors import TransientError
 
 if TYPE_CHECKING:
-    from conftest import PubSubSandbox
+    from emulators import PubSubSandbox
 
 pytestmark = pytest.mark.emulator
 

@@ -13,9 +13,11 @@ from attribution.batch_request import PUBSUB_MAX_MESSAGE_BYTES, BatchRequest, Mo
 from attribution.batch_rows import format_of, parse_jsonl, read_rows
 from attribution.bootstrap import App
 from attribution.cli.output import print_json, print_table
-from attribution.config import Backend
+from attribution.cli.waiting import add_wait_argument, poll_until
+from attribution.config import PublisherKind
 from attribution.errors import PermanentError
 from attribution.extraction import parse_timestamp
+from attribution.ports import Row
 from attribution.prediction_batch import kept_input_name
 from attribution.results import load_results
 from attribution.sql_text import sql
@@ -43,6 +45,7 @@ def add_parsers(sub: Any) -> None:
     predict.add_argument("--run-mode", default="OVERNIGHT")
     predict.add_argument("--batch-id", help="default: derived from system, date, mode, file")
     predict.add_argument("--model", help="pin a model by sha256 or file name")
+    add_wait_argument(predict, "the batch's execution log row")
     predict.set_defaults(handler=cmd_predict)
 
     results = sub.add_parser("results", help="load actual points (game_date, player, points)")
@@ -135,14 +138,30 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
             "game_date": args.game_date.isoformat(),
         },
     )
-    if app.settings.backend is Backend.GCP:
+    in_process = app.settings.publisher_kind is PublisherKind.INPROCESS
+    if not in_process and args.wait <= 0:
         result: dict[str, Any] = {"batch_id": batch_id, "message_id": message_id}
         print_json(result) if args.json else print(f"published batch {batch_id} ({message_id})")
         return 0
-    logged = app.warehouse.query(sql("execution_log_for_batch"), {"batch_id": batch_id})
-    if not logged:
-        raise PermanentError("batch_not_logged", f"batch {batch_id} left no execution log row")
-    log = logged[0]
+
+    def logged() -> Row | None:
+        rows = app.warehouse.query(sql("execution_log_for_batch"), {"batch_id": batch_id})
+        return rows[0] if rows else None
+
+    if in_process:  # the bus has run the function already
+        log = logged()
+        if log is None:
+            raise PermanentError("batch_not_logged", f"batch {batch_id} left no execution log row")
+    else:  # Pub/Sub delivers it to the function elsewhere: wait for its log row
+        _progress(f"published ({message_id}); waiting up to {args.wait:.0f} s for the batch")
+        log = poll_until(logged, timeout=args.wait)
+        if log is None:
+            message = f"batch {batch_id} has no execution log row after {args.wait:.0f} s"
+            if args.json:
+                print_json({"batch_id": batch_id, "message_id": message_id, "pending": message})
+            else:
+                print(f"published batch {batch_id} ({message_id}), but {message}")
+            return 75
     if args.json:
         print_json(log)
     else:

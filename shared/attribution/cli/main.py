@@ -12,12 +12,14 @@ from attribution.cli import (
     batch_commands,
     history_commands,
     model_commands,
+    serve_commands,
     verify_commands,
     warehouse_commands,
 )
 from attribution.errors import PermanentError, TransientError
 
-_NEEDS_NO_APP = {"train"}
+# serve builds its own App, once it has started the emulators it points at.
+_NEEDS_NO_APP = {"train", "serve"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch_commands.add_parsers(sub)
     verify_commands.add_parsers(sub)
     history_commands.add_parsers(sub)
+    serve_commands.add_parsers(sub)
     return parser
 
 

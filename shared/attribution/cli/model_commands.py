@@ -100,21 +100,21 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
     data = args.file.read_bytes()
     name = app.settings.models_prefix + (args.name or args.file.name)
     stored = app.models.write(name, data, metadata=_meta(args.meta))
+    digest = _sha256(data)
+    outcome: tuple[ModelCard | None, str] | None
     if app.settings.publisher_kind is PublisherKind.INPROCESS:
         from attribution.adapters.inprocess_bus import InProcessBus
 
         bus = app.publisher
         assert isinstance(bus, InProcessBus)
         bus.object_finalized(stored)  # the function runs here, now
-        outcome = _upload_outcome(app, stored, _sha256(data)) or (None, "no card was published")
+        outcome = _upload_outcome(app, stored, digest) or (None, "no card was published")
     elif args.wait <= 0:
         result: dict[str, Any] = {"uploaded": stored.uri, "generation": stored.generation}
         print_json(result) if args.json else print(f"uploaded {stored.uri}; the trigger takes it")
         return 0
     else:  # the bucket's trigger runs the function elsewhere: wait for what it leaves
-        outcome = poll_until(
-            lambda: _upload_outcome(app, stored, _sha256(data)), timeout=args.wait
-        )
+        outcome = poll_until(lambda: _upload_outcome(app, stored, digest), timeout=args.wait)
         if outcome is None:
             message = f"no card or rejection for {stored.uri} after {args.wait:.0f} s"
             if args.json:

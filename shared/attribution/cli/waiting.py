@@ -12,9 +12,7 @@ T = TypeVar("T")
 DEFAULT_WAIT_SECONDS = 60.0
 
 
-def poll_until(
-    check: Callable[[], T | None], *, timeout: float, interval: float = 0.5
-) -> T | None:
+def poll_until(check: Callable[[], T | None], *, timeout: float, interval: float = 0.5) -> T | None:
     """Call ``check`` until it returns something other than None, for at most ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:

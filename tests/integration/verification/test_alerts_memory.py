@@ -15,7 +15,7 @@ from typing import Any
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from attribution.events import pubsub_event
+from attribution.events import parse_pubsub_message, pubsub_event
 from attribution.verification.outcome import Status
 from attribution.verification.settings import VerifierSettings
 
@@ -242,7 +242,10 @@ def test_a_redelivered_request_changes_nothing(world: World, verifier_events: An
 
     assert statuses == [200, 200, 200]
     (run,) = world.runs()
-    expected_id = hashlib.sha256(f"msg-verify-1|{DAY}|{SYSTEM}".encode()).hexdigest()[:32]
+    # The request id is the message id at its publish time: the emulator restarts its ids.
+    published = parse_pubsub_message(event).publish_time
+    request_id = f"msg-verify-1@{published}"
+    expected_id = hashlib.sha256(f"{request_id}|{DAY}|{SYSTEM}".encode()).hexdigest()[:32]
     assert run["run_id"] == expected_id
     assert run["verdict"] == "PASS"
     assert len(world.notifier.sent) == 1

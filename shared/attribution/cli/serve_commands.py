@@ -1,0 +1,82 @@
+"""``serve``: the local stack (emulators, the three functions, push subscriptions)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from attribution.bootstrap import App
+
+EX_UNAVAILABLE = 69
+# attribution.local_stack is imported by the command only: every other command starts faster.
+DEFAULT_HOME = Path(".attribution/stack")
+
+
+def add_parsers(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="the local stack: Pub/Sub and GCS emulators, the three functions, push delivery",
+    )
+    serve.add_argument(
+        "--home",
+        dest="serve_home",
+        type=Path,
+        metavar="DIR",
+        help=f"state folder (default: $ATTRIBUTION_HOME, else {DEFAULT_HOME})",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="functions port (0: any free one)")
+    serve.add_argument("--pubsub-port", type=int, default=8085, help="for the emulator it starts")
+    serve.add_argument("--storage-port", type=int, default=9023, help="for the emulator it starts")
+    serve.add_argument(
+        "--pubsub-emulator", metavar="HOST:PORT", help="use this running Pub/Sub emulator"
+    )
+    serve.add_argument(
+        "--storage-emulator", metavar="URL", help="use this running gcp-storage-emulator"
+    )
+    serve.add_argument(
+        "--watch-interval", type=float, default=1.0, help="seconds between bucket polls"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(app: App | None, args: argparse.Namespace) -> int:
+    from attribution.local_stack.emulators import EmulatorError
+    from attribution.local_stack.stack import DEFAULT_PROJECT, StackConfig, run_stack
+
+    home = args.serve_home or Path(os.environ.get("ATTRIBUTION_HOME") or DEFAULT_HOME)
+    config = StackConfig(
+        home=home,
+        host=args.host,
+        port=args.port,
+        project=os.environ.get("GCP_PROJECT") or DEFAULT_PROJECT,
+        pubsub_port=args.pubsub_port,
+        storage_port=args.storage_port,
+        pubsub_emulator=args.pubsub_emulator,
+        storage_emulator=args.storage_emulator,
+        watch_interval=args.watch_interval,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, on_signal) for sig in handled}
+    try:
+        return run_stack(config, stop)
+    except EmulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
+    except OSError as exc:  # the functions port is taken, say
+        print(f"error: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
