@@ -1,8 +1,9 @@
 """Attribution for rows written before stamping: inferred from the ledger, proven by replay.
 
-For each unattributed prediction, the model active for its system at its batch's start
-(or its own ``created_at``) per the deployment ledger is the candidate. A row within
-``ambiguity`` of a promotion has several candidates and is left unstamped unless replay
+For each unattributed prediction, the model active for its system at its batch's logged
+start (or, for a batch never logged, the row's own ``created_at``) per the deployment
+ledger is the candidate. A row within ``ambiguity`` of a promotion has several candidates
+(or, before a system's first promotion, possibly none) and is left unstamped unless replay
 decides. With ``replay``, where the batch's input was kept, each candidate model is re-run
 on it: the one that reproduces the stored prediction makes the row ``replay_verified``; a
 row no candidate reproduces is flagged and left unstamped. A ``stamped`` row is never read
@@ -11,10 +12,10 @@ here, let alone changed (the update itself is guarded too).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ _log = get_logger("attribution.backfill")
 REPLAY_VERIFIED = "replay_verified"
 LEDGER_INFERRED = "ledger_inferred"
 UPDATABLE = "attribution_method IS NULL OR attribution_method = 'ledger_inferred'"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,24 @@ class BackfillSummary:
 
 @dataclass(frozen=True)
 class _Batch:
+    """The candidate rows of one batch on one game date."""
+
     batch_id: str
     system_id: str
     game_date: date
-    at: datetime
     input_uri: str | None
     rows: list[Row]
+
+
+@dataclass
+class _Replays:
+    """One batch's kept input and each candidate's predictions on it, per player: read and
+    computed at most once per run, however many instants the batch's rows fall at."""
+
+    batch_id: str
+    read: bool = False
+    table: pa.Table | None = None
+    by_model: dict[tuple[str, date], dict[str, float]] = field(default_factory=dict)
 
 
 class Backfill:
@@ -121,16 +135,23 @@ class Backfill:
         summary = BackfillSummary(considered=len(rows), dry_run=dry_run)
         timelines: dict[str, LedgerTimeline] = {}
         updates: list[Row] = []
+        dates: set[date] = set()
+        replays: _Replays | None = None
         for batch in _batches(rows):
             if batch.system_id not in timelines:
                 timelines[batch.system_id] = self._timeline(batch.system_id)
-            decided = self._decide(batch, timelines[batch.system_id], replay, summary)
-            updates.extend(decided)
+            if replay and (replays is None or replays.batch_id != batch.batch_id):
+                replays = _Replays(batch.batch_id)
+            decided = self._decide(
+                batch, timelines[batch.system_id], replays if replay else None, summary
+            )
+            if decided:
+                updates.extend(decided)
+                dates.add(batch.game_date)
         if updates and not dry_run:
-            dates = [u["game_date"] for u in updates]
             summary.updated = self.warehouse.update_rows(
                 "player_prop_predictions",
-                [{k: v for k, v in u.items() if k != "game_date"} for u in updates],
+                updates,
                 key=["prediction_id"],
                 only_where=f"({UPDATABLE}) AND game_date BETWEEN @first_date AND @last_date",
                 params={"first_date": min(dates), "last_date": max(dates)},
@@ -142,99 +163,141 @@ class Backfill:
         return self.ledger.timeline(system_id)
 
     def _decide(
-        self, batch: _Batch, timeline: LedgerTimeline, replay: bool, summary: BackfillSummary
+        self,
+        batch: _Batch,
+        timeline: LedgerTimeline,
+        replays: _Replays | None,
+        summary: BackfillSummary,
     ) -> list[Row]:
-        candidates = timeline.candidates(batch.at, self.settings.ambiguity)
-        if not candidates:
-            summary.no_ledger_entry.extend(r["prediction_id"] for r in batch.rows)
-            summary.by_method["no_ledger_entry"] += len(batch.rows)
-            return []
-        # One candidate is the ledger's answer only if a model was already active at the
-        # window's start: before a system's first promotion the other possibility is "none".
-        inferable = (
-            len(candidates) == 1
-            and timeline.active_at(batch.at - self.settings.ambiguity) is not None
-        )
-        replayed = self._replay(batch, candidates) if replay else None
-        decided: list[Row] = []
+        """Each row at its instant: the batch's logged start, else its own created_at."""
+        window = self.settings.ambiguity
+        # Rows at instants with the same candidates are decided together.
+        instants: dict[int, tuple[tuple[str, ...], bool]] = {}
+        placed: dict[tuple[tuple[str, ...], bool], tuple[list[ModelCard], list[Row]]] = {}
         for row in batch.rows:
-            card, method = self._choose(row, candidates, replayed, inferable)
-            if card is None:
+            micros = row["at_micros"]
+            if micros not in instants:
+                at = EPOCH + timedelta(microseconds=micros)
+                candidates = timeline.candidates(at, window)
+                # One candidate is the ledger's answer only if a model was already active at
+                # the window's start: before a system's first promotion, "none" is possible.
+                inferable = len(candidates) == 1 and timeline.active_at(at - window) is not None
+                key = (tuple(c.model_sha256 for c in candidates), inferable)
+                instants[micros] = key
+                placed.setdefault(key, (candidates, []))
+            placed[instants[micros]][1].append(row)
+        decided: list[Row] = []
+        for (_, inferable), (candidates, rows) in placed.items():
+            if not candidates:
+                summary.no_ledger_entry.extend(r["prediction_id"] for r in rows)
+                summary.by_method["no_ledger_entry"] += len(rows)
+                continue
+            replayed = None
+            if replays is not None:
+                replayed = self._replayed(batch, rows, candidates, replays)
+            if replayed is not None:
+                choices = self._reproduced(rows, candidates, replayed)
+            elif inferable:
+                choices = [(0, LEDGER_INFERRED)] * len(rows)
+            else:
+                choices = [(-1, "ambiguous")] * len(rows)
+            decided.extend(self._apply(rows, candidates, choices, summary))
+        return decided
+
+    def _reproduced(
+        self, rows: Sequence[Row], candidates: Sequence[ModelCard], replayed: list[np.ndarray]
+    ) -> list[tuple[int, str]]:
+        """Per row, the one candidate whose replay reproduces its stored prediction."""
+        n = len(rows)
+        stored = np.fromiter((r["predicted_points"] for r in rows), np.float64, n)
+        matches = np.zeros((len(candidates), n), dtype=bool)
+        for index, values in enumerate(replayed):
+            matches[index] = np.abs(values - stored) <= self.settings.tolerance  # NaN: no
+        counts = matches.sum(axis=0).tolist()
+        which = matches.argmax(axis=0).tolist()
+        return [
+            (w, REPLAY_VERIFIED) if c == 1 else (-1, "ambiguous" if c else "unreproduced")
+            for c, w in zip(counts, which, strict=True)
+        ]
+
+    def _apply(
+        self,
+        rows: Sequence[Row],
+        candidates: Sequence[ModelCard],
+        choices: Sequence[tuple[int, str]],
+        summary: BackfillSummary,
+    ) -> list[Row]:
+        """Count every row's outcome; the updates for the rows that gain an attribution."""
+        columns: dict[tuple[int, str], dict[str, Any]] = {}
+        decided: list[Row] = []
+        for row, (index, method) in zip(rows, choices, strict=True):
+            if index < 0:
+                summary.by_method[method] += 1
                 target = summary.unreproduced if method == "unreproduced" else summary.ambiguous
                 target.append(row["prediction_id"])
-                summary.by_method[method] += 1
                 continue
             if method == row["attribution_method"]:
                 continue  # already inferred, and replay could not prove more
             summary.by_method[method] += 1
-            summary.by_model[card.model_file_name] += 1
-            decided.append(
-                {
-                    "prediction_id": row["prediction_id"],
-                    "game_date": row["game_date"],
+            if (index, method) not in columns:
+                card = candidates[index]
+                columns[(index, method)] = {
                     **attribution_columns(card),
                     "attribution_method": method,
                 }
-            )
+            summary.by_model[candidates[index].model_file_name] += 1
+            decided.append({"prediction_id": row["prediction_id"], **columns[(index, method)]})
         return decided
 
-    def _choose(
+    def _replayed(
         self,
-        row: Row,
-        candidates: list[ModelCard],
-        replayed: dict[str, dict[str, float]] | None,
-        inferable: bool,
-    ) -> tuple[ModelCard | None, str]:
-        if replayed is not None:
-            stored = row["predicted_points"]
-            matches = [
-                c
-                for c in candidates
-                if (value := replayed.get(c.model_sha256, {}).get(row["player_lookup"])) is not None
-                and abs(value - stored) <= self.settings.tolerance
-            ]
-            if len(matches) == 1:
-                return matches[0], REPLAY_VERIFIED
-            if len(matches) > 1:
-                return None, "ambiguous"
-            return None, "unreproduced"
-        if not inferable:
-            return None, "ambiguous"
-        return candidates[0], LEDGER_INFERRED
-
-    def _replay(
-        self, batch: _Batch, candidates: list[ModelCard]
-    ) -> dict[str, dict[str, float]] | None:
-        """Each candidate's prediction per player on the batch's kept input; None if not kept."""
-        table = self._kept_input(batch)
-        if table is None:
+        batch: _Batch,
+        rows: Sequence[Row],
+        candidates: Sequence[ModelCard],
+        replays: _Replays,
+    ) -> list[np.ndarray] | None:
+        """Each candidate's replayed prediction for each of ``rows`` (NaN where it has
+        none); None when the batch's input was not kept."""
+        if not replays.read:
+            replays.table, replays.read = self._kept_input(batch), True
+        if replays.table is None:
             return None
-        results: dict[str, dict[str, float]] = {}
+        replayed: list[np.ndarray] = []
+        players = [r["player_lookup"] for r in rows]
         for card in candidates:
-            try:
-                checked = check_rows(
-                    table, feature_names=card.feature_names, game_date=batch.game_date
-                )
-                model = self.models.model_for(card)
-            except PermanentError as exc:
-                _log.warning(
-                    "candidate cannot be replayed",
-                    extra={
-                        "batch_id": batch.batch_id,
-                        "model": card.model_file_name,
-                        "error": str(exc),
-                    },
-                )
-                continue
-            if checked.good == 0:
-                results[card.model_sha256] = {}
-                continue
-            predicted = np.asarray(model.predict(checked.features), dtype=np.float64)
-            players = checked.player_lookup.to_pylist()
-            results[card.model_sha256] = dict(zip(players, predicted.tolist(), strict=True))
-        return results
+            key = (card.model_sha256, batch.game_date)
+            if key not in replays.by_model:
+                replays.by_model[key] = self._replay(batch, replays.table, card)
+            by_player = replays.by_model[key]
+            replayed.append(
+                np.fromiter((by_player.get(p, np.nan) for p in players), np.float64, len(players))
+            )
+        return replayed
+
+    def _replay(self, batch: _Batch, table: pa.Table, card: ModelCard) -> dict[str, float]:
+        """``card``'s prediction per player on the kept input; empty if it cannot run."""
+        try:
+            checked = check_rows(table, feature_names=card.feature_names, game_date=batch.game_date)
+            model = self.models.model_for(card)
+        except PermanentError as exc:
+            _log.warning(
+                "candidate cannot be replayed",
+                extra={
+                    "batch_id": batch.batch_id,
+                    "model": card.model_file_name,
+                    "error": str(exc),
+                },
+            )
+            return {}
+        if checked.good == 0:
+            return {}
+        predicted = np.asarray(model.predict(checked.features), dtype=np.float64)
+        players = checked.player_lookup.to_pylist()
+        return dict(zip(players, predicted.tolist(), strict=True))
 
     def _kept_input(self, batch: _Batch) -> pa.Table | None:
+        """The batch's kept input; None if none was kept or none can be read (then its
+        rows take the ledger's answer, as if nothing had been kept)."""
         uris = [batch.input_uri] if batch.input_uri else []
         uris += [
             f"gs://{self.inputs_bucket}/{self.inputs_prefix}{batch.batch_id}/input.{fmt}"
@@ -243,20 +306,24 @@ class Backfill:
         for uri in uris:
             bucket, name = split_gs_uri(uri)
             store = self.store_for(bucket)
-            if store.stat(name) is not None:
+            if store.stat(name) is None:
+                continue
+            try:
                 return read_rows(store.read(name), format_of(name), source=uri)
+            except PermanentError as exc:
+                _log.warning(
+                    "kept input cannot be read",
+                    extra={"batch_id": batch.batch_id, "uri": uri, "error": str(exc)},
+                )
         return None
 
 
 def _batches(rows: Iterable[Row]) -> list[_Batch]:
-    grouped: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    """Rows by batch, system and game date, in the order the query returned them."""
+    grouped: dict[tuple[str, str, date], list[Row]] = {}
     for row in rows:
-        grouped[(row["batch_id"], row["system_id"])].append(row)
-    batches = []
-    for (batch_id, system_id), members in grouped.items():
-        first = members[0]
-        at = first["batch_started_at"] or min(r["created_at"] for r in members)
-        batches.append(
-            _Batch(batch_id, system_id, first["game_date"], at, first["input_uri"], members)
-        )
-    return batches
+        grouped.setdefault((row["batch_id"], row["system_id"], row["game_date"]), []).append(row)
+    return [
+        _Batch(batch_id, system_id, game_date, members[0]["input_uri"], members)
+        for (batch_id, system_id, game_date), members in grouped.items()
+    ]

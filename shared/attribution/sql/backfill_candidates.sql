@@ -1,8 +1,11 @@
 -- Predictions that lack a model (and, when replaying, those only inferred from the ledger),
--- with the instant their batch started and where its input was kept.
+-- with where their batch's input was kept and the instant each row is placed at: its
+-- batch's logged start, else its own created_at. The instant is read as microseconds since
+-- the epoch: exact, and far cheaper for a client to read than a timestamp.
 SELECT
   p.prediction_id, p.batch_id, p.system_id, p.game_date, p.player_lookup, p.predicted_points,
-  p.created_at, p.attribution_method, l.started_at AS batch_started_at, l.input_uri
+  p.attribution_method, l.input_uri,
+  UNIX_MICROS(COALESCE(l.started_at, p.created_at)) AS at_micros
 FROM player_prop_predictions AS p
 LEFT JOIN prediction_execution_log AS l ON l.batch_id = p.batch_id
 WHERE (
