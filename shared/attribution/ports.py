@@ -73,10 +73,13 @@ class Warehouse(Protocol):
         key: Sequence[str],
         *,
         scope: Mapping[str, Any] | None = None,
+        unique_keys: bool = False,
     ) -> int:
         """Insert the rows whose key is not in the table yet; return how many were new.
 
-        Safe under redelivery and under two writers racing with the same rows. ``scope``
+        ``unique_keys``: the caller guarantees no two incoming rows share a key, so the
+        adapter need not deduplicate them. Safe under redelivery and under two writers racing
+        with the same rows. ``scope``
         (column = value) bounds where an existing duplicate can be, so the check reads
         one batch or one partition rather than the whole table.
         """

@@ -164,6 +164,7 @@ class BatchPredictor:
             rows,
             key=["prediction_id"],
             scope={"batch_id": request.batch_id, "game_date": request.game_date},
+            unique_keys=True,  # check_rows rejects a player's second row in a batch
         )
         self._write_rejects(request, checked)
         status = (

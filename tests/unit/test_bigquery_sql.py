@@ -429,7 +429,7 @@ class FakeClient:
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> FakeClient:
     fake = FakeClient()
-    monkeypatch.setattr(bqw, "bigquery_client", lambda project, location: fake)
+    monkeypatch.setattr(bqw, "bigquery_client", lambda project, location, api_endpoint=None: fake)
     return fake
 
 

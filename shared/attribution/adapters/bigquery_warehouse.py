@@ -454,6 +454,7 @@ class BigQueryWarehouse:
         key: Sequence[str],
         *,
         scope: Mapping[str, Any] | None = None,
+        unique_keys: bool = False,
     ) -> int:
         spec = table_spec(table)
         scope = dict(scope or {})

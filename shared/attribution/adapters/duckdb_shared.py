@@ -89,9 +89,10 @@ class SharedDuckDBWarehouse:
         key: Sequence[str],
         *,
         scope: Mapping[str, Any] | None = None,
+        unique_keys: bool = False,
     ) -> int:
         with self.session() as warehouse:
-            return warehouse.insert_new_rows(table, rows, key, scope=scope)
+            return warehouse.insert_new_rows(table, rows, key, scope=scope, unique_keys=unique_keys)
 
     def update_rows(
         self,

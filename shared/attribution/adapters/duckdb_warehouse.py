@@ -19,13 +19,26 @@ from attribution.ports import Row
 from attribution.tables import TableSpec, row_changes, table_spec, to_arrow
 
 
+def _count_if_as_count(node: exp.Expr) -> exp.Expr:
+    """``COUNTIF(x)`` as ``COUNT(CASE WHEN x THEN 1 END)``.
+
+    BigQuery's COUNTIF is 0 when no row makes ``x`` TRUE; DuckDB's COUNT_IF is NULL when
+    ``x`` is NULL on every row, and over no rows at all. COUNT is 0 on both.
+    """
+    if isinstance(node, exp.CountIf):
+        case = exp.Case(ifs=[exp.If(this=node.this.copy(), true=exp.Literal.number(1))])
+        return exp.Count(this=case)
+    return node
+
+
 @lru_cache(maxsize=512)
 def to_duckdb(sql_text: str) -> tuple[str, ...]:
     """Transpile BigQuery SQL to DuckDB; one ALTER per action, as DuckDB requires."""
     statements: list[str] = []
-    for tree in sqlglot.parse(sql_text, read="bigquery"):
-        if tree is None:
+    for parsed in sqlglot.parse(sql_text, read="bigquery"):
+        if parsed is None:
             continue
+        tree = parsed.transform(_count_if_as_count)
         if isinstance(tree, exp.Alter) and len(tree.args.get("actions") or []) > 1:
             for action in tree.args["actions"]:
                 single = tree.copy()
@@ -134,6 +147,7 @@ class DuckDBWarehouse:
         key: Sequence[str],
         *,
         scope: Mapping[str, Any] | None = None,
+        unique_keys: bool = False,
     ) -> int:
         data = self._arrow(table, rows)
         if data.num_rows == 0:
@@ -151,7 +165,7 @@ class DuckDBWarehouse:
             try:
                 cursor.execute("BEGIN TRANSACTION")
                 conditions: list[str] = []
-                if _keys_distinct(cursor, partition, data.num_rows):
+                if unique_keys or _keys_distinct(cursor, partition, data.num_rows):
                     # Nothing to deduplicate: skip the window, which costs far more than the
                     # check (one hash aggregate) on a large batch.
                     source = "SELECT * FROM incoming_rows AS incoming"
