@@ -194,7 +194,8 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
 
     if "player_lookup" in present:
         players = table.column("player_lookup").cast(pa.string())
-        blank = pc.equal(pc.utf8_trim_whitespace(players), "")  # null where the value is null
+        # Empty or whitespace only; null where the value is null. No trimmed copy is made.
+        blank = pc.or_(pc.equal(pc.utf8_length(players), 0), pc.utf8_is_space(players))
         fail(pc.fill_null(blank, True).to_numpy(zero_copy_only=False), "player_lookup is missing")
     else:
         players = pa.chunked_array([pa.nulls(n, pa.string())])

@@ -68,9 +68,22 @@ def stamp_predictions(
         "attribution_method": method,
     }
     arrays = []
+    fields = []
     for field in spec.arrow_schema:
         if field.name in varying:
             arrays.append(varying[field.name])
+            fields.append(field)
+            continue
+        value = constants.get(field.name)
+        if pa.types.is_string(field.type) and value is not None:
+            # One copy of the text and a byte per row: the batch's constants (card, ids)
+            # would otherwise be a dozen columns of the same string repeated N times.
+            column = pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(n, dtype=np.int8)), pa.array([value], pa.string())
+            )
+            arrays.append(column)
+            fields.append(pa.field(field.name, column.type, nullable=field.nullable))
         else:
-            arrays.append(pa.repeat(pa.scalar(constants.get(field.name), field.type), n))
-    return pa.Table.from_arrays(arrays, schema=spec.arrow_schema)
+            arrays.append(pa.repeat(pa.scalar(value, field.type), n))
+            fields.append(field)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
