@@ -7,8 +7,12 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# local-bigquery (BigQuery's REST API on DuckDB, for the BigQuery adapter's tests) needs
+# Python 3.13 (found via pyenv) and pins of its own; the script holds the pins and installs.
+BIGQUERY_VENV := .venv-bigquery
+BIGQUERY_STAMP := $(BIGQUERY_VENV)/.installed
 
-.PHONY: venv demo serve test lint typecheck unit bench stage security clean
+.PHONY: venv demo serve test lint typecheck unit bench stage security bigquery-server clean
 
 venv: $(STAMP)
 
@@ -32,7 +36,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: lint typecheck $(CHECKOV_STAMP)
+test: lint typecheck $(CHECKOV_STAMP) $(BIGQUERY_STAMP)
 	$(BIN)/python -m pytest
 
 # build/<function>/: main.py, the attribution modules it imports, schemas/, pinned requirements.
@@ -45,6 +49,11 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 	@touch $(CHECKOV_STAMP)
 
+bigquery-server: $(BIGQUERY_STAMP)
+
+$(BIGQUERY_STAMP): tests/integration/bigquery_server.py | $(STAMP)
+	$(BIN)/python tests/integration/bigquery_server.py install
+
 # Static security scan of infra/terraform (offline); tests/integration/test_security_scan.py too.
 security: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --directory infra/terraform --framework terraform --compact --skip-download
@@ -56,4 +65,4 @@ bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .attribution .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BIGQUERY_VENV) build .attribution .pytest_cache .mypy_cache .ruff_cache

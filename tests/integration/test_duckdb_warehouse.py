@@ -106,6 +106,21 @@ def test_typed_parameters_and_bigquery_functions(warehouse: DuckDBWarehouse) -> 
     assert rows == [{"days": 90, "rate": 0.75, "undefined": None, "at_time": NOW}]
 
 
+def test_countif_is_zero_when_no_row_counts_as_on_bigquery(warehouse: DuckDBWarehouse) -> None:
+    # DuckDB's COUNT_IF is NULL when its condition is NULL on every row, and over no rows.
+    rows = warehouse.query(
+        "SELECT COUNTIF(x = 1) AS all_null, COUNTIF(x IS NULL) AS counted, "
+        "(SELECT COUNTIF(TRUE) FROM UNNEST([1]) AS y WHERE FALSE) AS no_rows "
+        "FROM UNNEST([CAST(NULL AS INT64), NULL]) AS x"
+    )
+    assert rows == [{"all_null": 0, "counted": 2, "no_rows": 0}]
+    grouped = warehouse.query(
+        "SELECT g, COUNTIF(x > 1) AS n FROM (SELECT 'a' AS g, 2 AS x "
+        "UNION ALL SELECT 'b', CAST(NULL AS INT64)) GROUP BY g ORDER BY g"
+    )
+    assert grouped == [{"g": "a", "n": 1}, {"g": "b", "n": 0}]
+
+
 def test_unused_parameters_are_ignored_and_the_last_statement_answers(
     warehouse: DuckDBWarehouse,
 ) -> None:

@@ -599,6 +599,42 @@ def test_errors_about_the_request_are_raised_as_they_are(
         warehouse.query("SELECT 1 FROM x")
 
 
+@pytest.mark.parametrize(
+    ("given", "endpoint"),
+    [
+        (None, None),
+        ("", None),
+        ("127.0.0.1:9050", "http://127.0.0.1:9050"),
+        ("http://localhost:9050", "http://localhost:9050"),
+        ("https://bigquery.example:443", "https://bigquery.example:443"),
+    ],
+)
+def test_emulator_endpoints(given: str | None, endpoint: str | None) -> None:
+    assert bqw.emulator_endpoint(given) == endpoint
+
+
+def test_an_endpoint_gets_a_client_of_its_own_with_anonymous_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from google.auth.credentials import AnonymousCredentials
+
+    monkeypatch.setattr(bqw, "_clients", {})
+    monkeypatch.delenv(bqw.EMULATOR_ENV, raising=False)
+    explicit = BigQueryWarehouse(PROJECT, DATASET, api_endpoint="127.0.0.1:1")
+    client = explicit.client
+    assert client._connection.API_BASE_URL == "http://127.0.0.1:1"
+    assert isinstance(client._credentials, AnonymousCredentials)
+    assert client.project == PROJECT
+    assert explicit.client is client  # one client per project, location and endpoint
+    monkeypatch.setenv(bqw.EMULATOR_ENV, "127.0.0.1:2")
+    from_env = BigQueryWarehouse(PROJECT, DATASET).client
+    assert from_env._connection.API_BASE_URL == "http://127.0.0.1:2"
+    assert explicit.client is client  # the argument wins over the environment
+    assert BigQueryWarehouse(None, DATASET, api_endpoint="127.0.0.1:1").project_id == (
+        "local-emulator"
+    )
+
+
 def test_project_defaults_to_the_clients(client: FakeClient) -> None:
     client.project = "from-adc"
     warehouse = BigQueryWarehouse(None, DATASET)
