@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import os
 import platform
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -46,12 +45,12 @@ from attribution.bootstrap import App, build_app
 from attribution.card import ModelCard, attribution_columns
 from attribution.config import Settings
 from attribution.events import object_finalized_event, parse_object_finalized
-from attribution.extraction import CATBOOST_MAGIC
 from attribution.sql_text import sql
 from attribution.tables import table_spec
 from attribution.training import FEATURES, TrainingSpec, synthetic_player_games, train_model
 from attribution.upload import UploadResult
 from bench import Options, Outcome
+from bench.environment import cached_model, catboost_version, cpu_model
 from bench.timing import Timing, time_once
 
 NAME = "backfill_replay"
@@ -88,33 +87,6 @@ STAGES: dict[str, str] = {
     "update": "`warehouse.update_rows` (typed Arrow from the dicts, guarded `UPDATE`)",
     "python": "the rest: grouping, ledger look-ups, matching, building the update rows",
 }
-
-
-def _catboost_version() -> str:
-    import catboost
-
-    return str(catboost.__version__)
-
-
-def ensure_model(directory: Path) -> tuple[Path, float | None]:
-    """The cached benchmark model (trained first if absent) and its train time."""
-    spec = MODEL_SPEC
-    path = directory / (
-        f"model-d{spec.depth}-i{spec.iterations}-r{spec.rows}-s{spec.seed}"
-        f"-cb{_catboost_version()}.cbm"
-    )
-    if path.is_file():
-        with path.open("rb") as handle:
-            if handle.read(len(CATBOOST_MAGIC)) == CATBOOST_MAGIC:
-                return path, None
-    directory.mkdir(parents=True, exist_ok=True)
-    print(f"[{NAME}] training {path.name} (once; cached in {directory})", file=sys.stderr)
-    partial = path.with_name(f"{path.name}.partial")
-    start = time.perf_counter()
-    train_model(spec, partial)
-    elapsed = time.perf_counter() - start
-    os.replace(partial, path)
-    return path, elapsed
 
 
 @dataclass
@@ -323,14 +295,14 @@ def staged_run(legacy: Legacy) -> dict[str, float]:
     backfill.warehouse = _TimedWarehouse(legacy.warehouse, clock)  # type: ignore[assignment]
     backfill.models = _TimedModels(backfill.models, clock)  # type: ignore[assignment]
     backfill._kept_input = clock.wrap("inputs", backfill._kept_input)  # type: ignore[method-assign]
-    original_check = backfill_module.check_rows
-    backfill_module.check_rows = clock.wrap("check", original_check)
+    original_check = getattr(backfill_module, "check_rows")  # noqa: B009 (not re-exported)
+    setattr(backfill_module, "check_rows", clock.wrap("check", original_check))  # noqa: B010
     try:
         start = time.perf_counter()
         summary = backfill.run(replay=True)
         total = time.perf_counter() - start
     finally:
-        backfill_module.check_rows = original_check
+        setattr(backfill_module, "check_rows", original_check)  # noqa: B010
     check_summary(summary, legacy.rows)
     stages = {name: clock.seconds.get(name, 0.0) for name in STAGES if name != "python"}
     stages["python"] = total - sum(stages.values())
@@ -360,6 +332,16 @@ class Figures:
     @property
     def min_ratio(self) -> float:
         return self.subject.min / self.floor.min
+
+
+def ensure_model(directory: Path) -> tuple[Path, float | None]:
+    """The cached benchmark model (trained first if absent) and its train time."""
+    spec = MODEL_SPEC
+    name = (
+        f"model-d{spec.depth}-i{spec.iterations}-r{spec.rows}-s{spec.seed}"
+        f"-cb{catboost_version()}.cbm"
+    )
+    return cached_model(directory / name, lambda out: train_model(spec, out), label=NAME)
 
 
 def measure(options: Options) -> Figures:
@@ -421,17 +403,6 @@ def measure(options: Options) -> Figures:
         seconds=time.perf_counter() - started,
         load=(load_at_start, os.getloadavg()[0]),
     )
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _rows_label(count: int) -> str:
@@ -503,7 +474,7 @@ replays with (the App's `ModelCache`; `loads` = {f.loads} over the whole run) |
 | Also timed | floor + warehouse I/O: the candidate query (`backfill_candidates.sql`, \
 transpiled) read as Arrow, the same predictions, and one plain `UPDATE ... FROM <arrow>` \
 of the same {rows} changes (on a restored table, like the subject) |
-| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {_cpu_model()}, \
+| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
 {platform.system()} {platform.machine()}; 1-minute load average {f.load[0]:.1f} at the \
 start, {f.load[1]:.1f} at the end (other work shares this machine) |
 | Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, DuckDB \

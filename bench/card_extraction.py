@@ -27,9 +27,7 @@ import hashlib
 import os
 import platform
 import ssl
-import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,9 +36,10 @@ from attribution.adapters.local_bucket import LocalBucket
 from attribution.card import CardStatus
 from attribution.config import Settings
 from attribution.events import object_finalized_event, parse_object_finalized
-from attribution.extraction import CATBOOST_MAGIC, extract_card
+from attribution.extraction import extract_card
 from attribution.training import FEATURES, synthetic_player_games
 from bench import Options, Outcome
+from bench.environment import cached_model, catboost_version, cpu_model
 from bench.timing import Timing, interleaved
 
 NAME = "card_extraction"
@@ -83,12 +82,6 @@ FULL = Recipe(rows=5_000, iterations=1_000, depth=12)
 QUICK = Recipe(rows=5_000, iterations=100, depth=12)
 
 
-def _catboost_version() -> str:
-    import catboost
-
-    return str(catboost.__version__)
-
-
 def train(recipe: Recipe, out: Path) -> None:
     """Train the benchmark model and save it to ``out`` with the declared facts embedded."""
     from catboost import CatBoostRegressor, Pool
@@ -109,36 +102,6 @@ def train(recipe: Recipe, out: Path) -> None:
     for key, value in DECLARED_FACTS.items():
         metadata[key] = value
     model.save_model(str(out))
-
-
-def ensure_model(recipe: Recipe, directory: Path) -> tuple[Path, float | None]:
-    """Return the cached model for ``recipe`` (training it first if absent) and train time."""
-    path = directory / recipe.file_name(_catboost_version())
-    if path.is_file():
-        with path.open("rb") as handle:
-            if handle.read(len(CATBOOST_MAGIC)) == CATBOOST_MAGIC:
-                return path, None
-    directory.mkdir(parents=True, exist_ok=True)
-    print(
-        f"[{NAME}] training {path.name} (once; cached in {directory})", file=sys.stderr, flush=True
-    )
-    partial = path.with_name(f"{path.name}.partial")
-    start = time.perf_counter()
-    train(recipe, partial)
-    elapsed = time.perf_counter() - start
-    os.replace(partial, path)
-    return path, elapsed
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 @dataclass(frozen=True)
@@ -168,6 +131,12 @@ class Figures:
 
 
 MODEL_OBJECT = "models/bench_card_extraction.cbm"
+
+
+def ensure_model(recipe: Recipe, directory: Path) -> tuple[Path, float | None]:
+    """The cached model for ``recipe`` (trained first if absent) and its train time."""
+    path = directory / recipe.file_name(catboost_version())
+    return cached_model(path, lambda out: train(recipe, out), label=NAME)
 
 
 def measure(options: Options) -> Figures:
@@ -306,7 +275,7 @@ depth {f.depth}, {len(FEATURES)} features; {trained} |
 its MD5 like GCS), its `StoredObject` taken through \
 `parse_object_finalized(object_finalized_event(stored))` so `md5_hex` is the event's \
 `md5Hash`; each round reads the bytes from the bucket and calls `extract_card` |
-| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {_cpu_model()}, \
+| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
 {platform.system()} {platform.machine()} |
 | Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, \
 {ssl.OPENSSL_VERSION} |

@@ -62,7 +62,6 @@ from attribution.bootstrap import App, build_app
 from attribution.card import ModelCard, now_utc
 from attribution.config import Settings
 from attribution.events import PubSubMessage, object_finalized_event, parse_object_finalized
-from attribution.extraction import CATBOOST_MAGIC
 from attribution.prediction_batch import (
     BatchOutcome,
     BatchPredictor,
@@ -74,6 +73,7 @@ from attribution.tables import table_spec
 from attribution.training import FEATURES, TrainingSpec, synthetic_player_games, train_model
 from attribution.upload import UploadResult
 from bench import BENCH_DIR, Options, Outcome
+from bench.environment import cached_model, catboost_version, cpu_model
 from bench.timing import Timing, interleaved, time_once
 
 NAME = "prediction_throughput"
@@ -125,35 +125,6 @@ PARTS: dict[str, str] = {
 }
 
 
-def _catboost_version() -> str:
-    import catboost
-
-    return str(catboost.__version__)
-
-
-def ensure_model(directory: Path) -> tuple[Path, float | None]:
-    """Return the cached benchmark model (training it first if absent) and its train time."""
-    spec = MODEL_SPEC
-    path = directory / (
-        f"model-d{spec.depth}-i{spec.iterations}-r{spec.rows}-s{spec.seed}"
-        f"-cb{_catboost_version()}.cbm"
-    )
-    if path.is_file():
-        with path.open("rb") as handle:
-            if handle.read(len(CATBOOST_MAGIC)) == CATBOOST_MAGIC:
-                return path, None
-    directory.mkdir(parents=True, exist_ok=True)
-    print(
-        f"[{NAME}] training {path.name} (once; cached in {directory})", file=sys.stderr, flush=True
-    )
-    partial = path.with_name(f"{path.name}.partial")
-    start = time.perf_counter()
-    train_model(spec, partial)
-    elapsed = time.perf_counter() - start
-    os.replace(partial, path)
-    return path, elapsed
-
-
 @dataclass(frozen=True)
 class Rows:
     """One batch's input: the Arrow table sent, its Parquet bytes, its feature matrix."""
@@ -165,6 +136,16 @@ class Rows:
     @property
     def count(self) -> int:
         return int(self.table.num_rows)
+
+
+def ensure_model(directory: Path) -> tuple[Path, float | None]:
+    """The cached benchmark model (trained first if absent) and its train time."""
+    spec = MODEL_SPEC
+    name = (
+        f"model-d{spec.depth}-i{spec.iterations}-r{spec.rows}-s{spec.seed}"
+        f"-cb{catboost_version()}.cbm"
+    )
+    return cached_model(directory / name, lambda out: train_model(spec, out), label=NAME)
 
 
 def make_rows(count: int) -> Rows:
@@ -638,17 +619,6 @@ def measure_peak(role: str, model_path: Path, input_path: Path, work: Path) -> P
     return PeakMemory(**json.loads(completed.stdout.strip().splitlines()[-1]))
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 @dataclass(frozen=True)
 class Figures:
     """Everything measured, ready to print."""
@@ -842,7 +812,7 @@ implementation writes into that database, so its file, catalog and checkpoints a
 the least work), and, for comparison, a table in a database file holding nothing else \
 (`{OWN_DATABASE}`). Both grow by N rows a round like the subject's. The last batch's \
 written predictions are checked equal to the floor's |
-| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {_cpu_model()}, \
+| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
 {platform.system()} {platform.machine()}; 1-minute load average {f.load[0]:.1f} at the \
 start, {f.load[1]:.1f} at the end (other work shares this machine) |
 | Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, DuckDB \

@@ -1,0 +1,48 @@
+"""What every benchmark needs besides its own measurement: the machine, and cached models."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from attribution.extraction import CATBOOST_MAGIC
+
+
+def catboost_version() -> str:
+    import catboost
+
+    return str(catboost.__version__)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def cached_model(
+    path: Path, train: Callable[[Path], object], *, label: str
+) -> tuple[Path, float | None]:
+    """The model at ``path``, trained into it first when absent; and the training seconds
+    (None when it was already there). A half-written file is never taken for a model."""
+    if path.is_file():
+        with path.open("rb") as handle:
+            if handle.read(len(CATBOOST_MAGIC)) == CATBOOST_MAGIC:
+                return path, None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[{label}] training {path.name} (once; cached in {path.parent})", file=sys.stderr)
+    partial = path.with_name(f"{path.name}.partial")
+    start = time.perf_counter()
+    train(partial)
+    elapsed = time.perf_counter() - start
+    os.replace(partial, path)
+    return path, elapsed
