@@ -35,7 +35,23 @@ _log = get_logger("attribution.backfill")
 
 REPLAY_VERIFIED = "replay_verified"
 LEDGER_INFERRED = "ledger_inferred"
-UPDATABLE = "attribution_method IS NULL OR attribution_method = 'ledger_inferred'"
+# A ledger inference that replay disproved: the model columns are cleared, so the row counts
+# as unattributed again, and the method says why.
+REPLAY_REFUTED = "replay_refuted"
+UPDATABLE = (
+    "attribution_method IS NULL OR attribution_method IN ('ledger_inferred', 'replay_refuted')"
+)
+_CLEARED: dict[str, Any] = {
+    "model_file_name": None,
+    "model_training_start_date": None,
+    "model_training_end_date": None,
+    "model_expected_mae": None,
+    "model_expected_hit_rate": None,
+    "model_trained_at": None,
+    "model_sha256": None,
+    "model_card_id": None,
+    "attribution_method": REPLAY_REFUTED,
+}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -52,6 +68,7 @@ class BackfillSummary:
     by_model: Counter[str] = field(default_factory=Counter)
     ambiguous: list[str] = field(default_factory=list)
     unreproduced: list[str] = field(default_factory=list)
+    refuted: list[str] = field(default_factory=list)
     no_ledger_entry: list[str] = field(default_factory=list)
     updated: int = 0
     dry_run: bool = False
@@ -63,6 +80,7 @@ class BackfillSummary:
             "by_model": dict(self.by_model),
             "ambiguous": len(self.ambiguous),
             "unreproduced": len(self.unreproduced),
+            "refuted": len(self.refuted),
             "no_ledger_entry": len(self.no_ledger_entry),
             "ambiguous_rows": self.ambiguous[:50],
             "unreproduced_rows": self.unreproduced[:50],
@@ -235,6 +253,9 @@ class Backfill:
                 summary.by_method[method] += 1
                 target = summary.unreproduced if method == "unreproduced" else summary.ambiguous
                 target.append(row["prediction_id"])
+                if method == "unreproduced" and row["attribution_method"] == LEDGER_INFERRED:
+                    summary.refuted.append(row["prediction_id"])
+                    decided.append({"prediction_id": row["prediction_id"], **_CLEARED})
                 continue
             if method == row["attribution_method"]:
                 continue  # already inferred, and replay could not prove more

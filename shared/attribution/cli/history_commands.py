@@ -67,6 +67,7 @@ def cmd_backfill(app: App | None, args: argparse.Namespace) -> int:
     for label, rows in (
         ("ambiguous (left unstamped)", summary.ambiguous),
         ("no candidate reproduces (flagged, left unstamped)", summary.unreproduced),
+        ("ledger inference refuted by replay (attribution cleared)", summary.refuted),
         ("no ledger entry (left unstamped)", summary.no_ledger_entry),
     ):
         if rows:

@@ -1,4 +1,5 @@
--- Predictions that lack a model (and, when replaying, those only inferred from the ledger),
+-- Predictions that lack a model (and, when replaying, those only inferred from the ledger
+-- or whose inference a replay refuted: a corrected ledger may prove them now),
 -- with where their batch's input was kept and the instant each row is placed at: its
 -- batch's logged start, else its own created_at. The instant is read as microseconds since
 -- the epoch: exact, and far cheaper for a client to read than a timestamp.
@@ -10,7 +11,7 @@ FROM player_prop_predictions AS p
 LEFT JOIN prediction_execution_log AS l ON l.batch_id = p.batch_id
 WHERE (
     (p.attribution_method IS NULL AND p.model_sha256 IS NULL)
-    OR (@include_inferred AND p.attribution_method = 'ledger_inferred')
+    OR (@include_inferred AND p.attribution_method IN ('ledger_inferred', 'replay_refuted'))
   )
   AND (@system_id IS NULL OR p.system_id = @system_id)
   AND p.game_date BETWEEN @from_date AND @to_date

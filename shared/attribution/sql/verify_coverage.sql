@@ -14,7 +14,8 @@ SELECT
   ) AS attributed,
   COUNTIF(attribution_method = 'stamped') AS stamped,
   COUNTIF(attribution_method = 'replay_verified') AS replay_verified,
-  COUNTIF(attribution_method = 'ledger_inferred') AS ledger_inferred
+  COUNTIF(attribution_method = 'ledger_inferred') AS ledger_inferred,
+  COUNTIF(attribution_method = 'replay_refuted') AS replay_refuted
 FROM player_prop_predictions
 WHERE game_date = @game_date AND (@system_id IS NULL OR system_id = @system_id)
 GROUP BY system_id

@@ -48,7 +48,8 @@ def coverage(ctx: CheckContext) -> CheckResult:
         "missing": missing,
         "coverage_pct": _pct(attributed, total) if total else None,
         "by_method": {
-            m: int(row.get(m) or 0) for m in ("stamped", "replay_verified", "ledger_inferred")
+            m: int(row.get(m) or 0)
+            for m in ("stamped", "replay_verified", "ledger_inferred", "replay_refuted")
         },
     }
     if total == 0:

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.backfill import LEDGER_INFERRED, REPLAY_VERIFIED, UPDATABLE
+from attribution.backfill import LEDGER_INFERRED, REPLAY_REFUTED, REPLAY_VERIFIED, UPDATABLE
 from attribution.bootstrap import build_app
 from attribution.card import attribution_columns
 from attribution.config import load_settings
 
 from .conftest import HistoryFactory
 from .support import (
+    ATTRIBUTION,
     DAY,
     FIRST,
     OTHER_SYSTEM,
@@ -269,6 +270,30 @@ def test_replay_resolves_ambiguous_rows_to_whichever_model_reproduces_them(
         assert_attributed(history.row(prediction_id), history.new, REPLAY_VERIFIED)
     for prediction_id in stale + by_old:
         assert_attributed(history.row(prediction_id), history.old, REPLAY_VERIFIED)
+
+
+def test_replay_refutes_a_ledger_inference_and_clears_it(history: History) -> None:
+    """A plain run believes the ledger; replay then shows the ledger's model did not write one
+    row: that row's attribution is cleared and says why, and a rerun changes nothing."""
+    history.story()
+    ids = history.legacy_batch("b", made_by=history.new, created_at=PROMOTION + timedelta(days=1))
+    plain = history.backfill()
+    assert dict(plain.by_method) == {LEDGER_INFERRED: PLAYERS}
+    wrong = ids[2]
+    history.tamper(wrong, 0.5)
+
+    proven = history.backfill(replay=True)
+
+    assert proven.refuted == [wrong] and proven.unreproduced == [wrong]
+    assert dict(proven.by_method) == {REPLAY_VERIFIED: PLAYERS - 1, "unreproduced": 1}
+    refuted = history.row(wrong)
+    assert {c: refuted[c] for c in ATTRIBUTION} == dict.fromkeys(ATTRIBUTION)
+    assert refuted["attribution_method"] == REPLAY_REFUTED
+
+    again = history.backfill(replay=True)
+    assert (again.updated, again.refuted, again.unreproduced) == (0, [], [wrong])
+    assert history.row(wrong)["attribution_method"] == REPLAY_REFUTED
+    assert history.backfill().considered == 0  # a plain run does not re-infer it
 
 
 def test_replay_reads_the_input_the_execution_log_points_at(history: History) -> None:

@@ -236,6 +236,7 @@ def test_coverage_counts_rows_by_how_they_were_attributed(history: History) -> N
         "stamped": LIVE_PLAYERS,
         "replay_verified": 0,
         "ledger_inferred": 0,
+        "replay_refuted": 0,
     }
     assert before.summary.endswith(f"; stamped {LIVE_PLAYERS}")
     assert before.next_step is not None and "backfill --replay" in before.next_step
@@ -249,6 +250,7 @@ def test_coverage_counts_rows_by_how_they_were_attributed(history: History) -> N
         "stamped": LIVE_PLAYERS,
         "replay_verified": PLAYERS,
         "ledger_inferred": PLAYERS,
+        "replay_refuted": 0,
     }
     assert after.summary == (
         f"{LIVE_PLAYERS + 2 * PLAYERS}/{LIVE_PLAYERS + 2 * PLAYERS} predictions fully attributed "
@@ -267,4 +269,9 @@ def test_ambiguous_rows_left_by_the_backfill_still_count_as_missing(history: His
 
     assert result.status is Status.FAIL
     assert result.figures["missing"] == PLAYERS
-    assert result.figures["by_method"] == {"stamped": 0, "replay_verified": 0, "ledger_inferred": 0}
+    assert result.figures["by_method"] == {
+        "stamped": 0,
+        "replay_verified": 0,
+        "ledger_inferred": 0,
+        "replay_refuted": 0,
+    }
