@@ -47,10 +47,10 @@ from attribution.config import Settings
 from attribution.events import object_finalized_event, parse_object_finalized
 from attribution.sql_text import sql
 from attribution.tables import table_spec
-from attribution.training import FEATURES, TrainingSpec, synthetic_player_games, train_model
+from attribution.training import FEATURES, TrainingSpec, synthetic_player_games
 from attribution.upload import UploadResult
 from bench import Options, Outcome
-from bench.environment import cached_model, catboost_version, cpu_model
+from bench.environment import cpu_model, spec_model
 from bench.timing import Timing, time_once
 
 NAME = "backfill_replay"
@@ -336,12 +336,7 @@ class Figures:
 
 def ensure_model(directory: Path) -> tuple[Path, float | None]:
     """The cached benchmark model (trained first if absent) and its train time."""
-    spec = MODEL_SPEC
-    name = (
-        f"model-d{spec.depth}-i{spec.iterations}-r{spec.rows}-s{spec.seed}"
-        f"-cb{catboost_version()}.cbm"
-    )
-    return cached_model(directory / name, lambda out: train_model(spec, out), label=NAME)
+    return spec_model(MODEL_SPEC, directory, label=NAME)
 
 
 def measure(options: Options) -> Figures:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from attribution.extraction import CATBOOST_MAGIC
+from attribution.training import TrainingSpec, train_model
 
 
 def catboost_version() -> str:
@@ -46,3 +47,12 @@ def cached_model(
     elapsed = time.perf_counter() - start
     os.replace(partial, path)
     return path, elapsed
+
+
+def spec_model(spec: TrainingSpec, directory: Path, *, label: str) -> tuple[Path, float | None]:
+    """The cached model ``train_model`` makes for ``spec``, named by its recipe and CatBoost."""
+    name = (
+        f"model-d{spec.depth}-i{spec.iterations}-r{spec.rows}-s{spec.seed}"
+        f"-cb{catboost_version()}.cbm"
+    )
+    return cached_model(directory / name, lambda out: train_model(spec, out), label=label)
