@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-CARD_SCHEMA_VERSION = 1
+from attribution.model_interface import ModelInterface, PredictionType
+
+CARD_SCHEMA_VERSION = 2
 
 DECLARED_FACTS: tuple[str, ...] = (
     "system_id",
@@ -26,6 +28,20 @@ DECLARED_FACTS: tuple[str, ...] = (
     "expected_hit_rate",
     "trained_at",
 )
+# Declared when known, never required: the figures an over/under classifier promises.
+OPTIONAL_FACTS: tuple[str, ...] = ("expected_brier_score", "expected_log_loss")
+# Facts that mean nothing for a model of a given kind, so their absence is no gap.
+NOT_APPLICABLE: dict[PredictionType, tuple[str, ...]] = {
+    PredictionType.OVER_PROBABILITY: ("expected_mae",),
+}
+# What schema version 1 cards did not have: left out of their canonical form, so a card
+# registered before version 2 keeps its card_id.
+VERSION_2_FIELDS: frozenset[str] = frozenset({*ModelInterface.model_fields, *OPTIONAL_FACTS})
+
+
+def required_facts(prediction_type: PredictionType | None) -> tuple[str, ...]:
+    skipped = NOT_APPLICABLE.get(prediction_type, ()) if prediction_type else ()
+    return tuple(f for f in DECLARED_FACTS if f not in skipped)
 
 
 class CardStatus(StrEnum):
@@ -64,8 +80,13 @@ def format_timestamp(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
-class ModelCard(BaseModel):
-    """What is known about one uploaded model artifact. Never mutated once built."""
+class ModelCard(ModelInterface):
+    """What is known about one uploaded model artifact. Never mutated once built.
+
+    Its fields include the model's interface (how to call it); a schema version 1 card
+    predates them and says nothing of them: ``interface`` is None and a batch reads the
+    interface off the loaded model instead.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -86,6 +107,8 @@ class ModelCard(BaseModel):
     expected_hit_rate: float | None = Field(default=None, ge=0, le=100)
     trained_at: datetime | None
     uploaded_at: datetime | None
+    expected_brier_score: float | None = Field(default=None, ge=0, le=1)
+    expected_log_loss: float | None = Field(default=None, ge=0)
 
     catboost_version: str | None
     loss_function: str | None
@@ -103,7 +126,9 @@ class ModelCard(BaseModel):
     def _in_utc(cls, value: datetime | None) -> datetime | None:
         return None if value is None else _utc(value)
 
-    @field_validator("expected_mae", "expected_hit_rate")
+    @field_validator(
+        "expected_mae", "expected_hit_rate", "expected_brier_score", "expected_log_loss"
+    )
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -121,7 +146,19 @@ class ModelCard(BaseModel):
                 f"training_end_date {self.training_end_date} is before "
                 f"training_start_date {self.training_start_date}"
             )
-        missing = tuple(f for f in DECLARED_FACTS if getattr(self, f) is None)
+        if self.schema_version < 2:
+            defaults = {
+                name: info.default
+                for name, info in ModelCard.model_fields.items()
+                if name in VERSION_2_FIELDS
+            }
+            carried = [name for name, value in defaults.items() if getattr(self, name) != value]
+            if carried:
+                raise ValueError(f"a schema version 1 card has no {', '.join(carried)}")
+        elif self.servable and self.prediction_type is None:
+            raise ValueError("a servable card says what the model predicts (prediction_type)")
+        required = required_facts(self.prediction_type)
+        missing = tuple(f for f in required if getattr(self, f) is None)
         if tuple(sorted(self.missing_facts)) != tuple(sorted(missing)):
             raise ValueError(f"missing_facts {self.missing_facts} should be {missing}")
         expected = CardStatus.INCOMPLETE if missing else CardStatus.COMPLETE
@@ -134,6 +171,9 @@ class ModelCard(BaseModel):
     def to_document(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field, in canonical spelling."""
         document: dict[str, Any] = _canonical_value(self.model_dump(mode="python"))
+        if self.schema_version < 2:
+            for name in VERSION_2_FIELDS:
+                document.pop(name, None)
         return document
 
     def canonical_json(self) -> str:
@@ -143,6 +183,15 @@ class ModelCard(BaseModel):
     @property
     def is_complete(self) -> bool:
         return self.status is CardStatus.COMPLETE
+
+    @property
+    def interface(self) -> ModelInterface | None:
+        """How to call the model, as the card recorded it (None on a version 1 card)."""
+        if self.schema_version < 2:
+            return None
+        return ModelInterface.model_validate(
+            {name: getattr(self, name) for name in ModelInterface.model_fields}
+        )
 
 
 def _canonical_value(value: Any) -> Any:

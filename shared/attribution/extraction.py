@@ -17,13 +17,16 @@ from typing import Any
 
 from attribution.card import (
     DECLARED_FACTS,
+    OPTIONAL_FACTS,
     CardStatus,
     FactConflict,
     FactSource,
     ModelCard,
+    required_facts,
     seal,
 )
 from attribution.errors import PermanentError
+from attribution.model_interface import ModelInterface, interface_of
 from attribution.objects import StoredObject
 
 CATBOOST_MAGIC = b"CBM1"
@@ -40,6 +43,7 @@ class LoadedModel:
     tree_count: int
     feature_names: tuple[str, ...]
     params: dict[str, Any]
+    interface: ModelInterface
 
 
 def parse_date(raw: str, *, fact: str) -> date:
@@ -93,6 +97,10 @@ def parse_fact(fact: str, raw: str) -> Any:
         return parse_number(raw, fact=fact, low=0.0, high=100.0)
     if fact == "trained_at":
         return parse_timestamp(raw, fact=fact)
+    if fact == "expected_brier_score":
+        return parse_number(raw, fact=fact, low=0.0, high=1.0)
+    if fact == "expected_log_loss":
+        return parse_number(raw, fact=fact, low=0.0, high=1e6)
     raise KeyError(fact)
 
 
@@ -116,14 +124,24 @@ def load_catboost(data: bytes) -> LoadedModel:
         tree_count=int(model.tree_count_ or 0),
         feature_names=tuple(str(n) for n in (model.feature_names_ or ())),
         params=params,
+        interface=interface_of(model, metadata),
     )
 
 
+# Model parts that may follow the core, named in it: CatBoost's tables for categorical
+# features (CTRs), and its text and embedding processing.
+_CTR_PART = b"static_provider_v1"
+_OTHER_PARTS = (b"text_process_v", b"embed_process_")
+
+
 def _check_length(data: bytes) -> None:
-    """Refuse a file shorter than its header says: CatBoost loads some truncations silently.
+    """Refuse a file shorter than its header says: CatBoost loads some truncations silently,
+    and crashes the process on others (a model whose categorical tables are cut short).
 
     A .cbm starts with ``CBM1`` and the little-endian uint32 size of the model core that
-    follows; optional parts (CTR tables) may come after it.
+    follows. A model with categorical features then has its CTR tables: a uint32 count, and
+    that many tables, each a uint32 size and that many bytes; they must end where the file
+    does. (Text and embedding parts have layouts of their own, and are not checked here.)
     """
     header = len(CATBOOST_MAGIC) + 4
     if len(data) < header:
@@ -135,6 +153,32 @@ def _check_length(data: bytes) -> None:
             f"the file is truncated: {len(data)} bytes, but its header declares a "
             f"{core}-byte model core after the {header}-byte header",
         )
+    end_of_core = header + core
+
+    def names(part: bytes) -> bool:
+        return data.find(part, header, end_of_core) >= 0
+
+    if names(_CTR_PART) and not any(names(p) for p in _OTHER_PARTS):
+        end = _ctr_tables_end(data, end_of_core)
+        if end != len(data):
+            raise PermanentError(
+                "corrupt_model",
+                f"the file is truncated or padded: {len(data)} bytes, but its categorical "
+                f"feature tables end at byte {end}",
+            )
+
+
+def _ctr_tables_end(data: bytes, start: int) -> int:
+    """Where the CTR tables starting at ``start`` end (past the file's end if cut short)."""
+    if len(data) < start + 4:
+        return start + 4
+    count = int.from_bytes(data[start : start + 4], "little")
+    offset = start + 4
+    for _ in range(count):
+        if len(data) < offset + 4:
+            return offset + 4
+        offset += 4 + int.from_bytes(data[offset : offset + 4], "little")
+    return offset
 
 
 def _training_params(metadata: Mapping[str, str]) -> dict[str, Any]:
@@ -174,7 +218,7 @@ def resolve_declared_facts(
     values: dict[str, Any] = {}
     sources: dict[str, FactSource] = {}
     conflicts: list[FactConflict] = []
-    for fact in DECLARED_FACTS:
+    for fact in (*DECLARED_FACTS, *OPTIONAL_FACTS):
         candidates: list[tuple[FactSource, str, Any]] = []
         for source, raw in (
             (FactSource.CATBOOST_METADATA, catboost_metadata.get(fact)),
@@ -227,7 +271,8 @@ def extract_card(
     except PermanentError as exc:
         raise PermanentError(exc.code, f"{where}: {exc.message}") from None
     sha256 = hashlib.sha256(data).hexdigest()
-    missing = tuple(f for f in DECLARED_FACTS if f not in facts.values)
+    interface = loaded.interface
+    missing = tuple(f for f in required_facts(interface.prediction_type) if f not in facts.values)
     try:
         card = ModelCard(
             system_id=facts.values.get("system_id"),
@@ -243,6 +288,8 @@ def extract_card(
             expected_hit_rate=facts.values.get("expected_hit_rate"),
             trained_at=facts.values.get("trained_at"),
             uploaded_at=obj.time_created,
+            expected_brier_score=facts.values.get("expected_brier_score"),
+            expected_log_loss=facts.values.get("expected_log_loss"),
             catboost_version=loaded.catboost_version,
             loss_function=loaded.loss_function,
             tree_count=loaded.tree_count,
@@ -252,6 +299,7 @@ def extract_card(
             missing_facts=missing,
             fact_sources=facts.sources,
             conflicts=facts.conflicts,
+            **dict(interface),
         )
     except ValueError as exc:
         raise PermanentError("bad_metadata", f"{where}: {_first_error(exc)}") from None

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 
 from attribution.card import (
     DECLARED_FACTS,
+    OPTIONAL_FACTS,
+    VERSION_2_FIELDS,
     CardStatus,
     FactConflict,
     FactSource,
@@ -24,9 +26,33 @@ from attribution.card import (
     canonical_json,
     card_from_json,
     compute_card_id,
+    required_facts,
     seal,
 )
+from attribution.model_interface import (
+    CatBoostOutput,
+    FeatureType,
+    ModelFeature,
+    PredictionType,
+)
 from attribution.schema_files import schemas_dir
+
+# A card registered before schema version 2, as the code of that time wrote it: its
+# card_id must never change.
+VERSION_1_CARD = (
+    '{"card_id":"5b70fe33d3d5c8af7fcd5863acf160c309e3f665a226188be396763c80b595a9",'
+    '"catboost_version":"1.2.10","conflicts":[],"expected_hit_rate":74.6,"expected_mae":4.12,'
+    '"fact_sources":{"system_id":"catboost_metadata"},'
+    '"feature_names":["points_avg_last_5","points_avg_last_10"],"loss_function":"RMSE",'
+    '"missing_facts":[],"model_file_name":"catboost_v9_2026_02.cbm",'
+    '"model_generation":"1738400000000000","model_md5":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",'
+    '"model_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",'
+    '"model_uri":"gs://models/models/catboost_v9_2026_02.cbm",'
+    '"params":{"depth":6,"learning_rate":0.08},"schema_version":1,"size_bytes":1234,'
+    '"status":"complete","system_id":"catboost_v9","trained_at":"2026-02-01T06:30:00Z",'
+    '"training_end_date":"2026-01-31","training_start_date":"2025-11-02","tree_count":300,'
+    '"uploaded_at":"2026-02-01T07:00:00.123456Z"}'
+)
 
 HEX = "0123456789abcdef"
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,7 +100,40 @@ def conflicts(draw: st.DrawFn) -> FactConflict:
 
 
 @st.composite
-def card_fields(draw: st.DrawFn) -> dict[str, Any]:
+def interfaces(draw: st.DrawFn) -> dict[str, Any]:
+    """How to call a model, as a schema version 2 card records it: a points model, an
+    over/under classifier, or a model batches cannot use."""
+    feature_names = draw(st.lists(names, max_size=5, unique=True))
+    features = tuple(
+        ModelFeature(name=n, index=i, type=draw(st.sampled_from(list(FeatureType))))
+        for i, n in enumerate(feature_names)
+    )
+    base: dict[str, Any] = {
+        "features": features,
+        "feature_names": tuple(feature_names),
+        "nan_mode": draw(optional(st.sampled_from(["Min", "Max", "Forbidden"]))),
+        "categorical_missing_value": draw(optional(names)),
+        "expected_brier_score": draw(optional(st.floats(0, 1))),
+        "expected_log_loss": draw(optional(st.floats(0, 50))),
+    }
+    kind = draw(st.sampled_from(["points", "classifier", "unservable"]))
+    if kind == "points":
+        output = draw(st.sampled_from([CatBoostOutput.RAW_FORMULA_VAL, CatBoostOutput.EXPONENT]))
+        return base | {"prediction_type": PredictionType.POINTS, "catboost_output": output}
+    if kind == "classifier":
+        classes = draw(optional(st.lists(names, min_size=2, max_size=2, unique=True)))
+        over = None if classes is None else draw(st.sampled_from(classes))
+        return base | {
+            "prediction_type": PredictionType.OVER_PROBABILITY,
+            "catboost_output": CatBoostOutput.PROBABILITY,
+            "class_names": None if classes is None else tuple(classes),
+            "over_class": over,
+        }
+    return base | {"servable": False, "unservable_reason": draw(names)}
+
+
+@st.composite
+def card_fields(draw: st.DrawFn, version: int = 2) -> dict[str, Any]:
     """Every input field of a card; status and missing_facts are derived by ``build``."""
     start = draw(optional(dates))
     end = draw(optional(dates))
@@ -105,11 +164,13 @@ def card_fields(draw: st.DrawFn) -> dict[str, Any]:
             st.dictionaries(st.sampled_from(DECLARED_FACTS), st.sampled_from(list(FactSource)))
         ),
         "conflicts": tuple(draw(st.lists(conflicts(), max_size=2))),
-    }
+    } | ({"schema_version": 1} if version == 1 else draw(interfaces()))
 
 
 def build(fields: dict[str, Any]) -> ModelCard:
-    missing = tuple(f for f in DECLARED_FACTS if fields.get(f) is None)
+    missing = tuple(
+        f for f in required_facts(fields.get("prediction_type")) if fields.get(f) is None
+    )
     return seal(
         ModelCard(
             **fields,
@@ -119,7 +180,7 @@ def build(fields: dict[str, Any]) -> ModelCard:
     )
 
 
-cards = card_fields().map(build)
+cards = st.one_of(card_fields(), card_fields(version=1)).map(build)
 
 # --- a JSON writer that spells the same document many ways -----------------------------------
 
@@ -264,6 +325,29 @@ FIELD_CHANGES: dict[str, st.SearchStrategy[Any]] = {
     "conflicts": st.lists(conflicts(), max_size=2).map(tuple),
     "training_start_date": optional(dates),
     "training_end_date": optional(dates),
+    "expected_brier_score": optional(st.floats(0, 1)),
+    "expected_log_loss": optional(st.floats(0, 50)),
+    "nan_mode": optional(st.sampled_from(["Min", "Max", "Forbidden"])),
+    "categorical_missing_value": optional(names),
+    "features": st.lists(
+        st.builds(
+            ModelFeature,
+            name=names,
+            index=st.integers(0, 50),
+            type=st.sampled_from(list(FeatureType)),
+        ),
+        max_size=4,
+    ).map(tuple),
+}
+# Fields that change together (what a model predicts, how CatBoost is asked, its classes,
+# whether it can be served): changed as a whole interface, below.
+INTERFACE_FIELDS = {
+    "prediction_type",
+    "catboost_output",
+    "class_names",
+    "over_class",
+    "servable",
+    "unservable_reason",
 }
 
 
@@ -285,9 +369,56 @@ def test_any_field_change_changes_card_id(
     assert after.card_id != before.card_id
 
 
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields=card_fields(), other=interfaces())
+def test_a_different_interface_changes_card_id(
+    fields: dict[str, Any], other: dict[str, Any]
+) -> None:
+    before = build(fields)
+    changed = {k: v for k, v in fields.items() if k not in INTERFACE_FIELDS}
+    changed |= {k: v for k, v in other.items() if k in INTERFACE_FIELDS}
+    after = build(changed)
+    assume(any(getattr(after, f) != getattr(before, f) for f in INTERFACE_FIELDS))
+    assert after.card_id != before.card_id
+
+
 def test_the_field_change_table_covers_every_input_field() -> None:
     derived = {"card_id", "schema_version", "status", "missing_facts", "model_uri"}
-    assert set(FIELD_CHANGES) == set(ModelCard.model_fields) - derived
+    covered = set(FIELD_CHANGES) | INTERFACE_FIELDS
+    assert covered == set(ModelCard.model_fields) - derived
+
+
+def test_a_version_1_card_keeps_its_card_id_and_says_nothing_of_its_interface() -> None:
+    card = card_from_json(VERSION_1_CARD)
+    assert card.card_id == "5b70fe33d3d5c8af7fcd5863acf160c309e3f665a226188be396763c80b595a9"
+    assert card.schema_version == 1
+    assert card.interface is None
+    assert card.canonical_json() == VERSION_1_CARD
+    assert not VERSION_2_FIELDS & set(json.loads(card.canonical_json()))
+
+
+def test_a_version_1_card_cannot_carry_version_2_fields() -> None:
+    document = json.loads(VERSION_1_CARD)
+    document.pop("card_id")
+    with pytest.raises(ValidationError, match="schema version 1"):
+        ModelCard.model_validate(document | {"nan_mode": "Min"})
+
+
+@PROPERTY
+@given(fields=card_fields())
+def test_a_version_2_card_carries_its_interface(fields: dict[str, Any]) -> None:
+    card = build(fields)
+    interface = card.interface
+    assert interface is not None
+    assert interface.prediction_type == fields.get("prediction_type")
+    assert interface.servable == fields.get("servable", True)
+    assert interface.features == fields["features"]
+
+
+def test_a_classifier_card_does_not_need_an_expected_mae() -> None:
+    assert "expected_mae" not in required_facts(PredictionType.OVER_PROBABILITY)
+    assert "expected_mae" in required_facts(PredictionType.POINTS)
+    assert set(OPTIONAL_FACTS).isdisjoint(required_facts(None))
 
 
 # --- refusals --------------------------------------------------------------------------------
@@ -337,6 +468,13 @@ def sample_card() -> ModelCard:
             "params": {"depth": 6, "learning_rate": 0.08},
             "fact_sources": {"system_id": FactSource.CATBOOST_METADATA},
             "conflicts": (),
+            "features": (
+                ModelFeature(name="points_avg_last_5", index=0, type=FeatureType.NUMERIC),
+                ModelFeature(name="points_avg_last_10", index=1, type=FeatureType.NUMERIC),
+            ),
+            "nan_mode": "Min",
+            "prediction_type": PredictionType.POINTS,
+            "catboost_output": CatBoostOutput.RAW_FORMULA_VAL,
         }
     )
 
