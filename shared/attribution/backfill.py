@@ -22,13 +22,15 @@ import numpy as np
 import pyarrow as pa
 
 from attribution.batch_request import split_gs_uri
-from attribution.batch_rows import check_rows, format_of, read_rows
+from attribution.batch_rows import format_of, read_rows
 from attribution.card import ModelCard, attribution_columns
 from attribution.deployments import DeploymentLedger, LedgerTimeline
 from attribution.errors import PermanentError
 from attribution.logs import get_logger
+from attribution.model_interface import PredictionType
 from attribution.model_loading import ModelCache
 from attribution.ports import ObjectStore, Row, Warehouse
+from attribution.scoring import score_rows, text_columns
 from attribution.sql_text import sql
 
 _log = get_logger("attribution.backfill")
@@ -101,15 +103,32 @@ class _Batch:
     rows: list[Row]
 
 
+# A prediction within its batch: player, line and sportsbook (None when the row named none).
+_LineKey = tuple[str, float, str | None]
+
+
+def _line_key(row: Row) -> _LineKey:
+    line = row["line_value"]
+    return (row["player_lookup"], np.nan if line is None else float(line), row.get("sportsbook"))
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """One candidate's output on a kept input, per line, and which kind of output it is."""
+
+    prediction_type: PredictionType | None
+    by_line: dict[_LineKey, float]
+
+
 @dataclass
 class _Replays:
-    """One batch's kept input and each candidate's predictions on it, per player: read and
+    """One batch's kept input and each candidate's predictions on it, per line: read and
     computed at most once per run, however many instants the batch's rows fall at."""
 
     batch_id: str
     read: bool = False
     table: pa.Table | None = None
-    by_model: dict[tuple[str, date], dict[str, float]] = field(default_factory=dict)
+    by_model: dict[tuple[str, date], _Replay] = field(default_factory=dict)
 
 
 class Backfill:
@@ -223,14 +242,20 @@ class Backfill:
         return decided
 
     def _reproduced(
-        self, rows: Sequence[Row], candidates: Sequence[ModelCard], replayed: list[np.ndarray]
+        self, rows: Sequence[Row], candidates: Sequence[ModelCard], replayed: list[_Replayed]
     ) -> list[tuple[int, str]]:
-        """Per row, the one candidate whose replay reproduces its stored prediction."""
+        """Per row, the one candidate whose replay reproduces its stored prediction: points
+        against points, an OVER probability against an OVER probability."""
         n = len(rows)
-        stored = np.fromiter((r["predicted_points"] for r in rows), np.float64, n)
+        stored = {
+            PredictionType.POINTS: _stored(rows, "predicted_points"),
+            PredictionType.OVER_PROBABILITY: _stored(rows, "over_probability"),
+        }
         matches = np.zeros((len(candidates), n), dtype=bool)
-        for index, values in enumerate(replayed):
-            matches[index] = np.abs(values - stored) <= self.settings.tolerance  # NaN: no
+        for index, (kind, values) in enumerate(replayed):
+            if kind is None:
+                continue
+            matches[index] = np.abs(values - stored[kind]) <= self.settings.tolerance  # NaN: no
         counts = matches.sum(axis=0).tolist()
         which = matches.argmax(axis=0).tolist()
         return [
@@ -276,30 +301,31 @@ class Backfill:
         rows: Sequence[Row],
         candidates: Sequence[ModelCard],
         replays: _Replays,
-    ) -> list[np.ndarray] | None:
+    ) -> list[_Replayed] | None:
         """Each candidate's replayed prediction for each of ``rows`` (NaN where it has
         none); None when the batch's input was not kept."""
         if not replays.read:
-            replays.table, replays.read = self._kept_input(batch), True
+            replays.table, replays.read = self._kept_input(batch, candidates), True
         if replays.table is None:
             return None
-        replayed: list[np.ndarray] = []
-        players = [r["player_lookup"] for r in rows]
+        replayed: list[_Replayed] = []
+        lines = [_line_key(r) for r in rows]
         for card in candidates:
             key = (card.model_sha256, batch.game_date)
             if key not in replays.by_model:
                 replays.by_model[key] = self._replay(batch, replays.table, card)
-            by_player = replays.by_model[key]
-            replayed.append(
-                np.fromiter((by_player.get(p, np.nan) for p in players), np.float64, len(players))
+            replay = replays.by_model[key]
+            values = np.fromiter(
+                (replay.by_line.get(line, np.nan) for line in lines), np.float64, len(lines)
             )
+            replayed.append((replay.prediction_type, values))
         return replayed
 
-    def _replay(self, batch: _Batch, table: pa.Table, card: ModelCard) -> dict[str, float]:
-        """``card``'s prediction per player on the kept input; empty if it cannot run."""
+    def _replay(self, batch: _Batch, table: pa.Table, card: ModelCard) -> _Replay:
+        """``card``'s prediction per line on the kept input; empty if it cannot run."""
         try:
-            checked = check_rows(table, feature_names=card.feature_names, game_date=batch.game_date)
-            model = self.models.model_for(card)
+            served = self.models.served(card)
+            checked, scores = score_rows(served, table, batch.game_date)
         except PermanentError as exc:
             _log.warning(
                 "candidate cannot be replayed",
@@ -309,16 +335,23 @@ class Backfill:
                     "error": str(exc),
                 },
             )
-            return {}
-        if checked.good == 0:
-            return {}
-        predicted = np.asarray(model.predict(checked.features), dtype=np.float64)
-        players = checked.player_lookup.to_pylist()
-        return dict(zip(players, predicted.tolist(), strict=True))
+            return _Replay(None, {})
+        lines = zip(
+            checked.player_lookup.to_pylist(),
+            checked.line_value.tolist(),
+            checked.sportsbook.to_pylist(),
+            strict=True,
+        )
+        return _Replay(
+            scores.prediction_type, dict(zip(lines, scores.values.tolist(), strict=True))
+        )
 
-    def _kept_input(self, batch: _Batch) -> pa.Table | None:
+    def _kept_input(self, batch: _Batch, candidates: Sequence[ModelCard]) -> pa.Table | None:
         """The batch's kept input; None if none was kept or none can be read (then its
         rows take the ledger's answer, as if nothing had been kept)."""
+        as_text = sorted(
+            {name for card in candidates if card.interface for name in text_columns(card.interface)}
+        )
         uris = [batch.input_uri] if batch.input_uri else []
         uris += [
             f"gs://{self.inputs_bucket}/{self.inputs_prefix}{batch.batch_id}/input.{fmt}"
@@ -330,13 +363,23 @@ class Backfill:
             if store.stat(name) is None:
                 continue
             try:
-                return read_rows(store.read(name), format_of(name), source=uri)
+                data = store.read(name)
+                return read_rows(data, format_of(name), source=uri, text_columns=as_text)
             except PermanentError as exc:
                 _log.warning(
                     "kept input cannot be read",
                     extra={"batch_id": batch.batch_id, "uri": uri, "error": str(exc)},
                 )
         return None
+
+
+# One candidate's replay of some rows: what kind of output it gives, and its value per row.
+_Replayed = tuple[PredictionType | None, np.ndarray]
+
+
+def _stored(rows: Sequence[Row], column: str) -> np.ndarray:
+    values = (np.nan if r[column] is None else r[column] for r in rows)
+    return np.fromiter(values, np.float64, len(rows))
 
 
 def _batches(rows: Iterable[Row]) -> list[_Batch]:

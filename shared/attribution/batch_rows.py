@@ -1,9 +1,15 @@
 """A batch's rows: read from any supported form, then checked column by column.
 
 Rows are flat: ``player_lookup``, ``line_value``, one key per model feature (named as the
-model names it), optionally ``game_date``; other keys are ignored. Checks are vectorised
+model names it), optionally ``game_date`` and ``sportsbook``; other keys are ignored. A
+prediction is a player and a line (and a sportsbook when given): a player may have several
+lines, but the same player, line and sportsbook twice is rejected. Checks are vectorised
 so a million-row batch costs little more than predicting it. A row that fails a check is
 rejected with every reason and its raw values; it never takes the good rows down.
+
+Features are fed as the model was trained: numbers as float64 (missing ones as NaN unless
+the model forbids them), categories as text the way CatBoost's Python package turns
+integers and booleans into text, text features as text.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution.errors import PermanentError
+from attribution.model_interface import FeatureType, ModelFeature, ModelInterface
 
 KNOWN_FORMATS = ("jsonl", "ndjson", "json", "csv", "parquet")
 
@@ -36,8 +43,12 @@ def format_of(name: str) -> str:
     return "jsonl" if suffix in ("ndjson", "json") else suffix
 
 
-def read_rows(data: bytes, fmt: str, *, source: str) -> pa.Table:
-    """Parse rows from bytes in ``fmt`` (jsonl, csv, parquet) into an Arrow table."""
+def read_rows(data: bytes, fmt: str, *, source: str, text_columns: Sequence[str] = ()) -> pa.Table:
+    """Parse rows from bytes in ``fmt`` (jsonl, csv, parquet) into an Arrow table.
+
+    ``text_columns`` (a model's categorical and text features) are read from CSV as the
+    text in the cells, so a code like ``07`` is not turned into the number 7.
+    """
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
@@ -48,16 +59,20 @@ def read_rows(data: bytes, fmt: str, *, source: str) -> pa.Table:
         if fmt == "csv":
             import pyarrow.csv as pacsv
 
-            return pacsv.read_csv(
+            table = pacsv.read_csv(
                 io.BytesIO(data),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={"player_lookup": pa.string(), "game_date": pa.string()},
+                    column_types={
+                        name: pa.string()
+                        for name in ("player_lookup", "game_date", "sportsbook", *text_columns)
+                    },
                     strings_can_be_null=True,
                     # not "1"/"0": a number stays a number whatever else its column holds
-                    true_values=["true", "True", "TRUE"],
-                    false_values=["false", "False", "FALSE"],
+                    true_values=_TRUE_SPELLINGS,
+                    false_values=_FALSE_SPELLINGS,
                 ),
             )
+            return _booleans_as_digits(table, text_columns)
         if fmt == "jsonl":
             return _read_jsonl(data, source=source)
     except PermanentError:
@@ -67,6 +82,26 @@ def read_rows(data: bytes, fmt: str, *, source: str) -> pa.Table:
             "unreadable_input", f"{source}: cannot read {fmt} rows: {exc}"
         ) from None
     raise PermanentError("bad_input_format", f"{source}: unknown format {fmt}")
+
+
+_TRUE_SPELLINGS = ["true", "True", "TRUE"]
+_FALSE_SPELLINGS = ["false", "False", "FALSE"]
+
+
+def _booleans_as_digits(table: pa.Table, text_columns: Sequence[str]) -> pa.Table:
+    """A spreadsheet's TRUE/FALSE in a categorical column as CatBoost saw the booleans it was
+    trained on (pandas reads TRUE as True, and CatBoost's Python package takes True as 1)."""
+    for name in text_columns:
+        if name not in table.column_names:
+            continue
+        column = table.column(name)
+        digits = pc.if_else(
+            pc.is_in(column, pa.array(_TRUE_SPELLINGS)),
+            "1",
+            pc.if_else(pc.is_in(column, pa.array(_FALSE_SPELLINGS)), "0", column),
+        )
+        table = table.set_column(table.column_names.index(name), name, digits)
+    return table
 
 
 def _read_jsonl(data: bytes, *, source: str) -> pa.Table:
@@ -140,13 +175,19 @@ class RowReject:
     raw_row: dict[str, Any]
 
 
+# What a model is fed: a float64 matrix when every feature is a number, else a frame whose
+# categorical and text columns hold text.
+ModelInput = np.ndarray | pd.DataFrame
+
+
 @dataclass(frozen=True)
 class CheckedRows:
     requested: int
     row_numbers: np.ndarray
     player_lookup: pa.Array
     line_value: np.ndarray
-    features: np.ndarray
+    sportsbook: pa.Array
+    features: ModelInput
     rejects: list[RowReject]
 
     @property
@@ -178,8 +219,53 @@ def _as_date_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.cast(pa.string())
 
 
-def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date) -> CheckedRows:
-    """Split rows into the good (as a feature matrix) and the rejected (with reasons)."""
+def _blank(text: pa.ChunkedArray) -> np.ndarray:
+    """Null, empty or whitespace only. No trimmed copy is made."""
+    blank = pc.or_(pc.equal(pc.utf8_length(text), 0), pc.utf8_is_space(text))
+    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def _nonblank_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    text = column.cast(pa.string())
+    return pc.if_else(pa.chunked_array([_blank(text)]), pa.scalar(None, pa.string()), text)
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """A categorical or text column as text: missing where ``missing``, and which present
+    values CatBoost cannot take as a category (a number with a fractional part), as sent."""
+
+    text: pa.ChunkedArray
+    missing: np.ndarray
+    not_category: np.ndarray
+    sent: pa.ChunkedArray | None = None
+
+
+def _labels(column: pa.ChunkedArray | None, n: int) -> _Labels:
+    if column is None:
+        return _Labels(
+            pa.chunked_array([pa.nulls(n, pa.string())]), np.ones(n, bool), np.zeros(n, bool)
+        )
+    kind = column.type
+    if pa.types.is_floating(kind):
+        # Integers become floats on the way (a JSON column holding one 2.5, a Parquet column
+        # from pandas with a NaN): a whole number is taken as the integer it was, while
+        # CatBoost refuses a number with a fraction as a category.
+        missing = pc.fill_null(pc.is_nan(column), True).to_numpy(zero_copy_only=False)
+        numbers = column.to_numpy(zero_copy_only=False)
+        whole = ~missing & (np.floor(numbers) == numbers) & (np.abs(numbers) < 2**53)
+        keep = pa.chunked_array([whole])
+        integers = pc.cast(pc.if_else(keep, column, 0.0), pa.int64())
+        text = pc.if_else(keep, pc.cast(integers, pa.string()), pa.scalar(None, pa.string()))
+        return _Labels(text, missing, ~missing & ~whole, column.cast(pa.string()))
+    if pa.types.is_boolean(kind):
+        column = column.cast(pa.int8())  # CatBoost's Python package reads True as 1
+    text = _nonblank_text(column)
+    return _Labels(text, text.is_null().to_numpy(zero_copy_only=False), np.zeros(n, bool))
+
+
+def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -> CheckedRows:
+    """Split rows into the good (as the model's input) and the rejected (with reasons)."""
     n = table.num_rows
     bad_rows = np.zeros(n, dtype=bool)
     reasons: dict[int, list[str]] = {}
@@ -194,9 +280,7 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
 
     if "player_lookup" in present:
         players = table.column("player_lookup").cast(pa.string())
-        # Empty or whitespace only; null where the value is null. No trimmed copy is made.
-        blank = pc.or_(pc.equal(pc.utf8_length(players), 0), pc.utf8_is_space(players))
-        fail(pc.fill_null(blank, True).to_numpy(zero_copy_only=False), "player_lookup is missing")
+        fail(_blank(players), "player_lookup is missing")
     else:
         players = pa.chunked_array([pa.nulls(n, pa.string())])
         fail(np.ones(n, dtype=bool), "player_lookup is missing")
@@ -208,6 +292,11 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
         fail(np.isnan(line) & ~line_bad, "line_value is missing")
         fail(np.isinf(line), "line_value is not finite")
 
+    if "sportsbook" in present:
+        books = _nonblank_text(table.column("sportsbook"))
+    else:
+        books = pa.chunked_array([pa.nulls(n, pa.string())])
+
     if "game_date" in present:
         dates = _as_date_text(table.column("game_date"))
         wrong = pc.fill_null(pc.not_equal(dates, game_date.isoformat()), False)
@@ -216,28 +305,20 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
             values = dates.to_pylist()
             fail(mask, [f"game_date {v} does not match the batch's {game_date}" for v in values])
 
-    features = np.empty((n, len(feature_names)), dtype=np.float64)
-    for position, name in enumerate(feature_names):
-        if name not in present:
-            fail(np.ones(n, dtype=bool), f"feature {name} is missing")
-            features[:, position] = np.nan
-            continue
-        values, bad = numeric_column(table.column(name), n)
-        if bad.any() or not np.isfinite(values).all():
-            fail(bad, f"feature {name} is not a number")
-            fail(np.isnan(values) & ~bad, f"feature {name} is missing")
-            fail(np.isinf(values), f"feature {name} is not finite")
-        features[:, position] = values
+    numeric: dict[str, np.ndarray] = {}
+    labelled: dict[str, pa.ChunkedArray] = {}
+    for feature in interface.features:
+        column = table.column(feature.name) if feature.name in present else None
+        if feature.type is FeatureType.NUMERIC:
+            numeric[feature.name] = _check_number(column, n, feature, interface, fail)
+        else:
+            labelled[feature.name] = _check_label(column, n, feature, interface, fail)
 
-    non_null = n - players.null_count
-    distinct = len(pc.unique(players)) - (1 if players.null_count else 0)
-    if distinct < non_null:
-        series = players.to_pandas()
-        duplicated = series.duplicated(keep="first").to_numpy() & series.notna().to_numpy()
-        fail(duplicated, "player_lookup appears more than once in the batch")
+    _reject_repeated_lines(players, line, books, fail)
 
     good_rows = np.flatnonzero(~bad_rows)
     all_good = len(good_rows) == n
+    chosen = None if all_good else pa.array(good_rows)
     rejects = [
         RowReject(
             row_number=int(index),
@@ -247,13 +328,114 @@ def check_rows(table: pa.Table, *, feature_names: Sequence[str], game_date: date
         )
         for index in np.flatnonzero(bad_rows)
     ]
+
+    def kept(column: pa.ChunkedArray) -> pa.Array:
+        return column.combine_chunks() if chosen is None else column.take(chosen).combine_chunks()
+
     return CheckedRows(
         requested=n,
         row_numbers=good_rows,
-        player_lookup=players.combine_chunks()
-        if all_good
-        else players.take(pa.array(good_rows)).combine_chunks(),
+        player_lookup=kept(players),
         line_value=line[good_rows],
-        features=features if all_good else np.ascontiguousarray(features[good_rows]),
+        sportsbook=kept(books),
+        features=_model_input(interface, numeric, labelled, good_rows, all_good),
         rejects=rejects,
     )
+
+
+# check_rows' ``fail``: reject the rows of a mask, with one reason or a reason per row.
+_Fail = Callable[[np.ndarray, str | Sequence[str]], None]
+
+
+def _check_number(
+    column: pa.ChunkedArray | None,
+    n: int,
+    feature: ModelFeature,
+    interface: ModelInterface,
+    fail: _Fail,
+) -> np.ndarray:
+    name = feature.name
+    if column is None and interface.forbids_missing:
+        fail(
+            np.ones(n, dtype=bool), f"feature {name} is missing (the model forbids missing values)"
+        )
+    values, bad = numeric_column(column, n)
+    if bad.any() or not np.isfinite(values).all():
+        fail(bad, f"feature {name} is not a number")
+        if interface.forbids_missing and column is not None:
+            fail(
+                np.isnan(values) & ~bad,
+                f"feature {name} is missing (the model was trained with nan_mode Forbidden)",
+            )
+        fail(np.isinf(values), f"feature {name} is not finite")
+    return values
+
+
+def _check_label(
+    column: pa.ChunkedArray | None,
+    n: int,
+    feature: ModelFeature,
+    interface: ModelInterface,
+    fail: _Fail,
+) -> pa.ChunkedArray:
+    name = feature.name
+    labels = _labels(column, n)
+    if labels.not_category.any():
+        values = (labels.sent or labels.text).to_pylist()
+        fail(
+            labels.not_category,
+            [
+                f"feature {name} is categorical but got the number {v}: send categories as "
+                "text or integers"
+                for v in values
+            ],
+        )
+    token = interface.categorical_missing_value
+    if feature.type is FeatureType.CATEGORICAL and token is not None:
+        return pc.fill_null(labels.text, token)
+    if labels.missing.any():
+        advice = (
+            " (declare the token the model was trained with for a missing category in its "
+            "metadata as cat_missing_value)"
+            if feature.type is FeatureType.CATEGORICAL
+            else ""
+        )
+        fail(labels.missing, f"{feature.type.value} feature {name} is missing{advice}")
+    return labels.text
+
+
+def _reject_repeated_lines(
+    players: pa.ChunkedArray, line: np.ndarray, books: pa.ChunkedArray, fail: _Fail
+) -> None:
+    """The same player, line and sportsbook a second time (several lines a player is fine)."""
+    non_null = len(players) - players.null_count
+    distinct = len(pc.unique(players)) - (1 if players.null_count else 0)
+    if distinct == non_null:
+        return
+    frame = pd.DataFrame({"player": players.to_pandas(), "line": line, "book": books.to_pandas()})
+    repeated = frame.duplicated(keep="first").to_numpy() & frame["player"].notna().to_numpy()
+    fail(repeated, "the same player, line and sportsbook appear more than once in the batch")
+
+
+def _model_input(
+    interface: ModelInterface,
+    numeric: dict[str, np.ndarray],
+    labelled: dict[str, pa.ChunkedArray],
+    good_rows: np.ndarray,
+    all_good: bool,
+) -> ModelInput:
+    names = [f.name for f in interface.features]
+    if not labelled:
+        matrix = np.empty((len(good_rows), len(names)), dtype=np.float64)
+        for position, name in enumerate(names):
+            matrix[:, position] = numeric[name] if all_good else numeric[name][good_rows]
+        return matrix
+    chosen = None if all_good else pa.array(good_rows)
+    columns: dict[str, Any] = {}
+    for name in names:
+        if name in numeric:
+            columns[name] = numeric[name] if all_good else numeric[name][good_rows]
+        else:
+            text = labelled[name] if chosen is None else labelled[name].take(chosen)
+            columns[name] = text.to_numpy(zero_copy_only=False)
+    return pd.DataFrame(columns, copy=False)

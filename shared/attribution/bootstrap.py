@@ -86,6 +86,7 @@ class App:
                 store_for=self.store,
                 settings=PredictionSettings(
                     min_edge=self.settings.min_edge,
+                    over_probability_threshold=self.settings.over_probability_threshold,
                     inputs_bucket=self.settings.models_bucket,
                     inputs_prefix=self.settings.batch_inputs_prefix,
                 ),

@@ -111,6 +111,9 @@ class Settings:
     notifier: str = "console"
     log_level: str = "INFO"
     min_edge: float = 1.0
+    # An over/under classifier picks a side only when it is at least this likely to win:
+    # the break-even probability at -110 is 110/210 = 52.4%.
+    over_probability_threshold: float = 0.524
     ledger_cache_seconds: float = 5.0
     model_cache_size: int = 4
     backfill_ambiguity_minutes: float = 30.0
@@ -173,6 +176,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         notifier=env.get("ALERT_NOTIFIER", "auto"),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         min_edge=_float(env, "MIN_EDGE", 1.0),
+        over_probability_threshold=_float(env, "OVER_PROBABILITY_THRESHOLD", 0.524),
         ledger_cache_seconds=_float(env, "LEDGER_CACHE_SECONDS", 5.0),
         model_cache_size=_int(env, "MODEL_CACHE_SIZE", 4),
         backfill_ambiguity_minutes=_float(env, "BACKFILL_AMBIGUITY_MINUTES", 30.0),

@@ -16,7 +16,9 @@ from attribution.batch_request import split_gs_uri
 from attribution.card import ModelCard
 from attribution.errors import PermanentError
 from attribution.logs import get_logger
+from attribution.model_interface import interface_of
 from attribution.ports import ObjectStore
+from attribution.scoring import ServedModel
 
 _log = get_logger("attribution.models")
 
@@ -43,6 +45,16 @@ class ModelCache:
         self._models: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.loads = 0
+
+    def served(self, card: ModelCard) -> ServedModel:
+        """The card's model and how to call it: as the card says, or, for a card older than
+        the interface fields, as the loaded model says."""
+        model = self.model_for(card)
+        interface = card.interface
+        if interface is None:
+            metadata = {str(k): str(v) for k, v in model.get_metadata().items()}
+            interface = interface_of(model, metadata)
+        return ServedModel(model, interface, card.model_file_name)
 
     def model_for(self, card: ModelCard) -> Any:
         with self._lock:

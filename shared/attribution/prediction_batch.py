@@ -16,7 +16,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from attribution.batch_claims import BatchClaims
@@ -24,7 +23,6 @@ from attribution.batch_request import BatchRequest, parse_batch_request, split_g
 from attribution.batch_rows import (
     CheckedRows,
     RowReject,
-    check_rows,
     format_of,
     read_rows,
     rows_to_table,
@@ -38,8 +36,9 @@ from attribution.logs import get_logger
 from attribution.model_loading import ModelCache
 from attribution.ports import ObjectStore, Row, Warehouse
 from attribution.registry import CardRegistry
+from attribution.scoring import score_rows, text_columns
 from attribution.sql_text import sql
-from attribution.stamping import stamp_predictions
+from attribution.stamping import PickRules, stamp_predictions
 from attribution.tables import json_default
 
 _log = get_logger("attribution.prediction_batch")
@@ -66,6 +65,7 @@ class BatchOutcome:
 @dataclass(frozen=True)
 class PredictionSettings:
     min_edge: float = 1.0
+    over_probability_threshold: float = 0.524
     inputs_bucket: str = "models"
     inputs_prefix: str = "batches/"
 
@@ -142,21 +142,16 @@ class BatchPredictor:
         self, request: BatchRequest, message: PubSubMessage, started_at: datetime, clock: float
     ) -> BatchOutcome:
         card = self.resolve_card(request)
-        if not card.feature_names:
-            raise PermanentError(
-                "model_without_features", f"model {card.model_file_name} names no features"
-            )
-        table, input_uri = self._input_rows(request)
-        model = self.models.model_for(card)
-        checked = check_rows(table, feature_names=card.feature_names, game_date=request.game_date)
-        predicted = _predict(model, checked)
+        served = self.models.served(card)
+        served.require_servable()
+        table, input_uri = self._input_rows(request, text_columns(served.interface))
+        checked, scores = score_rows(served, table, request.game_date)
         rows = stamp_predictions(
             request,
             card,
-            checked.player_lookup,
-            checked.line_value,
-            predicted,
-            min_edge=self.settings.min_edge,
+            checked,
+            scores,
+            rules=PickRules(self.settings.min_edge, self.settings.over_probability_threshold),
             created_at=started_at,
         )
         self.warehouse.insert_new_rows(
@@ -164,7 +159,7 @@ class BatchPredictor:
             rows,
             key=["prediction_id"],
             scope={"batch_id": request.batch_id, "game_date": request.game_date},
-            unique_keys=True,  # check_rows rejects a player's second row in a batch
+            unique_keys=True,  # check_rows rejects a repeated player, line and sportsbook
         )
         self._write_rejects(request, checked)
         status = (
@@ -227,7 +222,9 @@ class BatchPredictor:
             )
         return active
 
-    def _input_rows(self, request: BatchRequest) -> tuple[pa.Table, str]:
+    def _input_rows(
+        self, request: BatchRequest, text_columns: tuple[str, ...]
+    ) -> tuple[pa.Table, str]:
         """The batch's rows, and where its input is kept (written there first if need be)."""
         inputs = self.store_for(self.settings.inputs_bucket)
         if request.rows is not None:
@@ -246,7 +243,8 @@ class BatchPredictor:
         kept = kept_input_name(self.settings.inputs_prefix, request.batch_id, fmt)
         if (bucket, name) != (inputs.bucket, kept) and inputs.stat(kept) is None:
             inputs.write(kept, data)
-        return read_rows(data, fmt, source=request.rows_uri), f"gs://{inputs.bucket}/{kept}"
+        table = read_rows(data, fmt, source=request.rows_uri, text_columns=text_columns)
+        return table, f"gs://{inputs.bucket}/{kept}"
 
     def _already_logged(self, batch_id: str) -> bool:
         return bool(self.warehouse.query(sql("execution_log_for_batch"), {"batch_id": batch_id}))
@@ -342,12 +340,6 @@ class BatchPredictor:
             extra={"batch_id": batch_id, "error_code": exc.code, "error": exc.message},
         )
         return BatchOutcome(batch_id, BatchStatus.FAILED, error=str(exc))
-
-
-def _predict(model: Any, checked: CheckedRows) -> np.ndarray:
-    if checked.good == 0:
-        return np.empty(0, dtype=np.float64)
-    return np.asarray(model.predict(checked.features), dtype=np.float64)
 
 
 def _raw_row(request: BatchRequest, reject: RowReject) -> Any:

@@ -39,6 +39,8 @@ def card_row(card: ModelCard, *, card_uri: str | None, registered_at: datetime) 
         "missing_facts": list(card.missing_facts),
         "card_uri": card_uri,
         "card_json": card.canonical_json(),
+        "prediction_type": None if card.prediction_type is None else card.prediction_type.value,
+        "servable": None if card.interface is None else card.servable,
         "registered_at": registered_at,
     }
 

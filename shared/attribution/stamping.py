@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -10,7 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution.batch_request import BatchRequest
+from attribution.batch_rows import CheckedRows
 from attribution.card import ModelCard, attribution_columns
+from attribution.scoring import Scores
 from attribution.tables import table_spec
 
 STAMPED = "stamped"
@@ -20,10 +23,14 @@ def batch_key(batch_id: str, system_id: str, game_date: str) -> str:
     return hashlib.sha256(f"{batch_id}|{system_id}|{game_date}".encode()).hexdigest()[:20]
 
 
-def prediction_ids(request: BatchRequest, players: pa.Array) -> pa.Array:
-    """Deterministic per (batch, system, game date, player): redelivery gives the same ids."""
+def prediction_ids(
+    request: BatchRequest, players: pa.Array, line_value: np.ndarray, sportsbook: pa.Array
+) -> pa.Array:
+    """Deterministic per (batch, system, game date, player, line, sportsbook when given):
+    redelivery gives the same ids, and each of a player's lines has its own."""
     key = batch_key(request.batch_id, request.system_id, request.game_date.isoformat())
-    return pc.binary_join_element_wise(key, players, ":")
+    lines = pc.cast(pa.array(line_value, pa.float64()), pa.string())
+    return pc.binary_join_element_wise(key, players, lines, sportsbook, ":", null_handling="skip")
 
 
 _LABELS = pa.array(["OVER", "UNDER", "PASS"], pa.string())
@@ -35,29 +42,63 @@ def recommendations(edge: np.ndarray, min_edge: float) -> pa.Array:
     return _LABELS.take(pa.array(choice))  # no NumPy unicode array in between
 
 
+def probability_recommendations(over_probability: np.ndarray, threshold: float) -> pa.Array:
+    """OVER when the OVER is at least ``threshold`` likely, UNDER when the UNDER is, else PASS.
+
+    The threshold is the break-even probability of the price (52.4% at -110).
+    """
+    choice = np.where(
+        over_probability >= threshold, 0, np.where(1.0 - over_probability >= threshold, 1, 2)
+    ).astype(np.int8)
+    return _LABELS.take(pa.array(choice))
+
+
+@dataclass(frozen=True)
+class PickRules:
+    """How a prediction becomes a pick: the points edge, or the probability threshold."""
+
+    min_edge: float
+    over_probability_threshold: float
+
+
 def stamp_predictions(
     request: BatchRequest,
     card: ModelCard,
-    players: pa.Array,
-    line_value: np.ndarray,
-    predicted: np.ndarray,
+    checked: CheckedRows,
+    scores: Scores,
     *,
-    min_edge: float,
+    rules: PickRules,
     created_at: datetime,
     method: str = STAMPED,
 ) -> pa.Table:
-    """One row per prediction, with the seed's six attribution columns and the card's id."""
+    """One row per prediction, with the seed's six attribution columns and the card's id.
+
+    A points model fills ``predicted_points`` and ``edge``; an over/under classifier fills
+    ``over_probability`` and leaves them NULL.
+    """
     spec = table_spec("player_prop_predictions")
+    players, line_value = checked.player_lookup, checked.line_value
     n = len(players)
-    edge = predicted - line_value
     varying: dict[str, pa.Array] = {
-        "prediction_id": prediction_ids(request, players),
+        "prediction_id": prediction_ids(request, players, line_value, checked.sportsbook),
         "player_lookup": players,
         "line_value": pa.array(line_value, pa.float64()),
-        "predicted_points": pa.array(predicted, pa.float64()),
-        "edge": pa.array(edge, pa.float64()),
-        "recommendation": recommendations(edge, min_edge),
+        "sportsbook": checked.sportsbook,
     }
+    if scores.points is not None:
+        edge = scores.points - line_value
+        varying |= {
+            "predicted_points": pa.array(scores.points, pa.float64()),
+            "edge": pa.array(edge, pa.float64()),
+            "recommendation": recommendations(edge, rules.min_edge),
+        }
+    if scores.over_probability is not None:
+        varying |= {
+            "over_probability": pa.array(scores.over_probability, pa.float64()),
+            "recommendation": probability_recommendations(
+                scores.over_probability, rules.over_probability_threshold
+            ),
+        }
     constants = {
         "batch_id": request.batch_id,
         "system_id": request.system_id,

@@ -4,8 +4,8 @@
 -- batch's logged start, else its own created_at. The instant is read as microseconds since
 -- the epoch: exact, and far cheaper for a client to read than a timestamp.
 SELECT
-  p.prediction_id, p.batch_id, p.system_id, p.game_date, p.player_lookup, p.predicted_points,
-  p.attribution_method, l.input_uri,
+  p.prediction_id, p.batch_id, p.system_id, p.game_date, p.player_lookup, p.line_value,
+  p.sportsbook, p.predicted_points, p.over_probability, p.attribution_method, l.input_uri,
   UNIX_MICROS(COALESCE(l.started_at, p.created_at)) AS at_micros
 FROM player_prop_predictions AS p
 LEFT JOIN prediction_execution_log AS l ON l.batch_id = p.batch_id
@@ -15,4 +15,4 @@ WHERE (
   )
   AND (@system_id IS NULL OR p.system_id = @system_id)
   AND p.game_date BETWEEN @from_date AND @to_date
-ORDER BY p.batch_id, p.player_lookup
+ORDER BY p.batch_id, p.player_lookup, p.line_value, p.sportsbook
