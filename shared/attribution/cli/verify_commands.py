@@ -69,6 +69,7 @@ def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
         [
             "system_id",
             "model_file_name",
+            "prediction_type",
             "predictions",
             "picks",
             "hit_rate",
@@ -77,6 +78,8 @@ def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
             "mae",
             "expected_mae",
             "expected_hit_rate",
+            "brier_score",
+            "log_loss",
             "first_game",
             "last_game",
             "stamped",

@@ -1,5 +1,6 @@
 -- Per system on one game date: predictions, and how many carry full attribution
--- (the seed's six columns plus the artifact's hash).
+-- (the seed's six columns plus the artifact's hash; an over/under classifier's rows have no
+-- expected MAE to carry, as the model predicts no points).
 SELECT
   system_id,
   COUNT(*) AS predictions,
@@ -7,7 +8,7 @@ SELECT
     model_file_name IS NOT NULL
     AND model_training_start_date IS NOT NULL
     AND model_training_end_date IS NOT NULL
-    AND model_expected_mae IS NOT NULL
+    AND (model_expected_mae IS NOT NULL OR over_probability IS NOT NULL)
     AND model_expected_hit_rate IS NOT NULL
     AND model_trained_at IS NOT NULL
     AND model_sha256 IS NOT NULL

@@ -3,6 +3,7 @@
 SELECT
   model_file_name,
   model_sha256,
+  MAX(model_card_id) AS model_card_id,
   MAX(model_expected_mae) AS expected_mae,
   MAX(model_expected_hit_rate) AS expected_hit_rate,
   COUNTIF(actual_points IS NOT NULL) AS graded,
@@ -10,7 +11,11 @@ SELECT
   COUNTIF(prediction_correct IS NOT NULL) AS picks,
   COUNTIF(prediction_correct) AS hits,
   COUNTIF(prediction_correct IS NOT NULL AND ABS(edge) >= @high_edge) AS high_edge_picks,
-  COUNTIF(prediction_correct AND ABS(edge) >= @high_edge) AS high_edge_hits
+  COUNTIF(prediction_correct AND ABS(edge) >= @high_edge) AS high_edge_hits,
+  COUNTIF(over_probability IS NOT NULL) AS probability_rows,
+  COUNTIF(brier_score IS NOT NULL) AS scored,
+  AVG(brier_score) AS brier_score,
+  AVG(log_loss) AS log_loss
 FROM prediction_accuracy
 WHERE game_date <= @game_date AND system_id = @system_id
   AND model_sha256 IN (

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from attribution.batch_request import split_gs_uri
+from attribution.model_interface import PredictionType
 from attribution.ports import ObjectStore, Row, Warehouse
 from attribution.registry import CardRegistry
 from attribution.sql_text import sql
@@ -89,7 +90,8 @@ def model_distribution(ctx: CheckContext) -> CheckResult:
     details = [
         f"{r['model_file_name'] or '(none)'} {str(r['model_sha256'] or '')[:12]}: "
         f"{r['predictions']} rows, trained {r['training_start_date']}..{r['training_end_date']}, "
-        f"expected MAE {r['expected_mae']}, HR {r['expected_hit_rate']}"
+        + (f"expected MAE {r['expected_mae']}, " if r["expected_mae"] is not None else "")
+        + f"HR {r['expected_hit_rate']}"
         for r in rows
     ]
     models = [r for r in rows if r["model_sha256"]]
@@ -233,49 +235,21 @@ def registry_consistency(ctx: CheckContext) -> list[CheckResult]:
 
 
 def performance(ctx: CheckContext) -> CheckResult:
-    s = ctx.settings
-    rows = ctx.query("verify_performance", high_edge=s.high_edge)
+    """Each model's graded figures against its card: a points model on MAE and high-edge hit
+    rate, an over/under classifier on the hit rate of its picks, Brier score and log loss."""
+    rows = ctx.query("verify_performance", high_edge=ctx.settings.high_edge)
     flagged: list[str] = []
     details: list[str] = []
     figures: list[dict[str, Any]] = []
     for r in rows:
-        picks, hits = int(r["high_edge_picks"]), int(r["high_edge_hits"])
-        low, high = wilson_interval(hits, picks)
-        hit_rate = _pct(hits, picks) if picks else None
-        mae = None if r["mae"] is None else round(float(r["mae"]), 2)
-        entry = {
-            "model_file_name": r["model_file_name"],
-            "graded": int(r["graded"]),
-            "mae": mae,
-            "expected_mae": r["expected_mae"],
-            "picks": int(r["picks"]),
-            "hit_rate": _pct(int(r["hits"]), int(r["picks"])) if r["picks"] else None,
-            "high_edge_picks": picks,
-            "high_edge_hit_rate": hit_rate,
-            "high_edge_interval": [round(low, 1), round(high, 1)],
-            "expected_hit_rate": r["expected_hit_rate"],
-        }
+        if int(r["probability_rows"]):
+            entry, line, reasons = _classifier_performance(ctx, r)
+        else:
+            entry, line, reasons = _points_performance(ctx, r)
         figures.append(entry)
         if int(r["graded"]) == 0:
             details.append(f"{r['model_file_name']}: no results yet")
             continue
-        line = (
-            f"{r['model_file_name']}: MAE {mae} (card {r['expected_mae']}), high-edge HR "
-            f"{hit_rate}% [{low:.1f}, {high:.1f}] on {picks} picks "
-            f"(card {r['expected_hit_rate']}%)"
-        )
-        reasons = []
-        if (
-            r["expected_mae"] is not None
-            and mae is not None
-            and mae > float(r["expected_mae"]) + s.mae_tolerance
-        ):
-            reasons.append(f"MAE over the card's by more than {s.mae_tolerance}")
-        if r["expected_hit_rate"] is not None and picks >= s.min_sample:
-            if not low <= float(r["expected_hit_rate"]) <= high:
-                reasons.append("card's hit rate outside the 95% interval")
-        elif picks < s.min_sample:
-            line += f"; sample under {s.min_sample}, hit rate not judged"
         if reasons:
             flagged.append(r["model_file_name"])
             line += " -> " + "; ".join(reasons)
@@ -302,6 +276,95 @@ def performance(ctx: CheckContext) -> CheckResult:
         "report models`, check for a RED day or a data problem, consider rolling back with "
         "`attribution promote`.",
     )
+
+
+_Judged = tuple[dict[str, Any], str, list[str]]
+
+
+def _beyond(value: float | None, expected: Any, tolerance: float) -> bool:
+    """A loss-like figure worse than the card's by more than the tolerance."""
+    return value is not None and expected is not None and value > float(expected) + tolerance
+
+
+def _hit_rate_judgement(
+    ctx: CheckContext, hits: int, picks: int, expected: Any, line: str
+) -> tuple[str, list[str], tuple[float, float]]:
+    """The 95% Wilson interval of a hit rate, and whether the card's rate lies outside it."""
+    low, high = wilson_interval(hits, picks)
+    min_sample = ctx.settings.min_sample
+    reasons: list[str] = []
+    if expected is not None and picks >= min_sample:
+        if not low <= float(expected) <= high:
+            reasons.append("card's hit rate outside the 95% interval")
+    elif picks < min_sample:
+        line += f"; sample under {min_sample}, hit rate not judged"
+    return line, reasons, (low, high)
+
+
+def _points_performance(ctx: CheckContext, r: Row) -> _Judged:
+    s = ctx.settings
+    picks, hits = int(r["high_edge_picks"]), int(r["high_edge_hits"])
+    hit_rate = _pct(hits, picks) if picks else None
+    mae = None if r["mae"] is None else round(float(r["mae"]), 2)
+    low, high = wilson_interval(hits, picks)
+    line = (
+        f"{r['model_file_name']}: MAE {mae} (card {r['expected_mae']}), high-edge HR "
+        f"{hit_rate}% [{low:.1f}, {high:.1f}] on {picks} picks "
+        f"(card {r['expected_hit_rate']}%)"
+    )
+    line, reasons, _ = _hit_rate_judgement(ctx, hits, picks, r["expected_hit_rate"], line)
+    if _beyond(mae, r["expected_mae"], s.mae_tolerance):
+        reasons.insert(0, f"MAE over the card's by more than {s.mae_tolerance}")
+    entry = {
+        "model_file_name": r["model_file_name"],
+        "prediction_type": PredictionType.POINTS.value,
+        "graded": int(r["graded"]),
+        "mae": mae,
+        "expected_mae": r["expected_mae"],
+        "picks": int(r["picks"]),
+        "hit_rate": _pct(int(r["hits"]), int(r["picks"])) if r["picks"] else None,
+        "high_edge_picks": picks,
+        "high_edge_hit_rate": hit_rate,
+        "high_edge_interval": [round(low, 1), round(high, 1)],
+        "expected_hit_rate": r["expected_hit_rate"],
+    }
+    return entry, line, reasons
+
+
+def _classifier_performance(ctx: CheckContext, r: Row) -> _Judged:
+    s = ctx.settings
+    card = ctx.registry.get(r["model_card_id"]) if r["model_card_id"] else None
+    expected_brier = card.expected_brier_score if card else None
+    expected_log_loss = card.expected_log_loss if card else None
+    picks, hits = int(r["picks"]), int(r["hits"])
+    hit_rate = _pct(hits, picks) if picks else None
+    brier = None if r["brier_score"] is None else round(float(r["brier_score"]), 4)
+    log_loss = None if r["log_loss"] is None else round(float(r["log_loss"]), 4)
+    low, high = wilson_interval(hits, picks)
+    line = (
+        f"{r['model_file_name']}: HR {hit_rate}% [{low:.1f}, {high:.1f}] on {picks} picks "
+        f"(card {r['expected_hit_rate']}%), Brier {brier} (card {expected_brier}), "
+        f"log loss {log_loss} (card {expected_log_loss}) on {int(r['scored'])} graded"
+    )
+    line, reasons, _ = _hit_rate_judgement(ctx, hits, picks, r["expected_hit_rate"], line)
+    if _beyond(brier, expected_brier, s.brier_tolerance):
+        reasons.append(f"Brier score over the card's by more than {s.brier_tolerance}")
+    if _beyond(log_loss, expected_log_loss, s.log_loss_tolerance):
+        reasons.append(f"log loss over the card's by more than {s.log_loss_tolerance}")
+    entry = {
+        "model_file_name": r["model_file_name"],
+        "prediction_type": PredictionType.OVER_PROBABILITY.value,
+        "graded": int(r["graded"]),
+        "picks": picks,
+        "hit_rate": hit_rate,
+        "hit_rate_interval": [round(low, 1), round(high, 1)],
+        "expected_hit_rate": r["expected_hit_rate"],
+        "brier_score": brier,
+        "expected_brier_score": expected_brier,
+        "log_loss": log_loss,
+        "expected_log_loss": expected_log_loss,
+    }
+    return entry, line, reasons
 
 
 def recommendation_skew(ctx: CheckContext) -> CheckResult:

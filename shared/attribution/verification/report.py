@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from attribution.model_interface import PredictionType
 from attribution.ports import Row, Warehouse
 from attribution.sql_text import sql
 
@@ -16,7 +17,9 @@ def model_report(
     to_date: date | None = None,
     min_edge: float = 5.0,
 ) -> list[Row]:
-    return warehouse.query(
+    """One row per model; an over/under classifier's has Brier score and log loss, and no
+    MAE or high-edge figures (it predicts no points)."""
+    rows = warehouse.query(
         sql("report_models"),
         {
             "system_id": system_id,
@@ -25,3 +28,10 @@ def model_report(
             "min_edge": float(min_edge),
         },
     )
+    for row in rows:
+        row["prediction_type"] = (
+            PredictionType.OVER_PROBABILITY.value
+            if row["probability_rows"]
+            else PredictionType.POINTS.value
+        )
+    return rows

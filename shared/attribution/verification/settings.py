@@ -30,6 +30,8 @@ class VerifierSettings:
     thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     high_edge: float = 5.0
     mae_tolerance: float = 1.0
+    brier_tolerance: float = 0.02
+    log_loss_tolerance: float = 0.05
     min_sample: int = 30
     red_day_share: float = 75.0
     sample_size: int = 10
@@ -65,6 +67,8 @@ def load_verifier_settings(env: Mapping[str, str] | None = None) -> VerifierSett
         },
         high_edge=number("VERIFY_HIGH_EDGE", 5.0),
         mae_tolerance=number("VERIFY_MAE_TOLERANCE", 1.0),
+        brier_tolerance=number("VERIFY_BRIER_TOLERANCE", 0.02),
+        log_loss_tolerance=number("VERIFY_LOG_LOSS_TOLERANCE", 0.05),
         min_sample=int(number("VERIFY_MIN_SAMPLE", 30)),
         red_day_share=number("VERIFY_RED_DAY_SHARE", 75.0),
         sample_size=int(number("VERIFY_SAMPLE_SIZE", 10)),
