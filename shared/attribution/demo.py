@@ -1,8 +1,11 @@
 """``make demo``: the whole story on the embedded default, from a clean state folder.
 
-Two models (the seed's old V9 and its Feb 2 retrain) are trained with their facts
-embedded, uploaded, and their cards printed; a corrupt upload is refused; the old model
-is promoted and predicts a few game dates, the retrain is promoted and predicts more;
+Two models (the seed's old V9 and its Feb 2 retrain) are trained the way teams train them
+(``CatBoostRegressor`` on a DataFrame with the opponent and position as categorical
+columns and a few missing values) with their facts embedded, uploaded, and their cards
+printed; a corrupt upload is refused; the old model is promoted and predicts a few game
+dates, the retrain is promoted and predicts more; an over/under ``CatBoostClassifier``
+system runs beside them on the same slates, two sportsbooks' lines for some players;
 results are loaded; per-day counts show which model produced which predictions.
 """
 
@@ -23,7 +26,11 @@ from attribution.slates import slate_for
 OLD_MODEL = "catboost_v9_2026_02.cbm"
 RETRAIN = "catboost_v9_feb_02_retrain.cbm"
 SYSTEM = "catboost_v9"
+OVER_UNDER_MODEL = "catboost_ou_v1.cbm"
+OVER_UNDER = "catboost_ou"
 OLD_DAYS = [date(2026, 1, 30), date(2026, 1, 31), date(2026, 2, 1)]
+# Players who also get a second sportsbook's line on the over/under system's slates.
+EXTRA_LINES = 12
 NEW_DAYS = [date(2026, 2, 2), date(2026, 2, 3), date(2026, 2, 4)]
 
 
@@ -46,16 +53,17 @@ def write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> Path:
 def write_unattributed_day(day: date, model_file: Path, created_at: datetime) -> None:
     """What the seed's worker did before its attribution deploy: real predictions, no model
     columns, no execution log. Its input was kept, so replay can prove which model it was."""
-    from catboost import CatBoost
+    import pandas as pd
+    from catboost import CatBoostRegressor
 
     slate = slate_for(day)
     batch_id = f"legacy-worker-{day}"
     lines = "".join(json.dumps(r) + "\n" for r in slate.rows)
     app().models.write(f"batches/{batch_id}/input.jsonl", lines.encode())
-    model = CatBoost()
+    model = CatBoostRegressor()
     model.load_model(str(model_file))
-    features = [[float(r[name]) for name in model.feature_names_] for r in slate.rows]
-    predicted = [float(p) for p in model.predict(features)]
+    frame = pd.DataFrame(slate.rows)[model.feature_names_]
+    predicted = [float(p) for p in model.predict(frame)]
     rows = []
     for row, points in zip(slate.rows, predicted, strict=True):
         edge = points - float(row["line_value"])
@@ -124,9 +132,31 @@ def main() -> int:
         "300",
     )
 
-    step("2. Upload both: the model_upload function extracts and publishes each card")
+    print("(and an over/under CatBoostClassifier for a second system: labels OVER/UNDER,")
+    print(" the line one of its features; it predicts the probability that the OVER hits)")
+    run(
+        "train",
+        "--out",
+        str(work / OVER_UNDER_MODEL),
+        "--over-under",
+        "--system-id",
+        OVER_UNDER,
+        "--seed",
+        "3",
+        "--training-start",
+        "2025-10-15",
+        "--training-end",
+        "2026-01-25",
+        "--iterations",
+        "150",
+    )
+
+    step("2. Upload them: the model_upload function extracts and publishes each card")
+    print("(each card says how to call its model: features and their types, nan_mode, and")
+    print(" what it predicts: points, or the OVER's probability)")
     run("upload", str(work / OLD_MODEL))
     run("upload", str(work / RETRAIN))
+    run("upload", str(work / OVER_UNDER_MODEL))
 
     step("3. Upload a corrupt file: a clear error, and the registry stays consistent")
     corrupt = work / "catboost_v9_corrupt.cbm"
@@ -156,7 +186,7 @@ def main() -> int:
         slate = slate_for(day)
         rows = slate.rows
         if day == NEW_DAYS[-1]:
-            rows = [*rows[:-2], {**rows[-2], "line_value": "n/a"}, {**rows[-1], "pace": None}]
+            rows = [*rows[:-2], {**rows[-2], "line_value": "n/a"}, {**rows[-1], "opponent": None}]
         run(
             "predict",
             "--system-id",
@@ -167,6 +197,20 @@ def main() -> int:
             str(write_jsonl(work / f"props_{day}.jsonl", rows)),
         )
     run("deployments")
+
+    step("5b. The over/under classifier on the same days, two books' lines for some players")
+    run("promote", OVER_UNDER, OVER_UNDER_MODEL, "--by", "demo", "--at", first_day.isoformat())
+    for day in OLD_DAYS + NEW_DAYS:
+        slate = slate_for(day, extra_lines=EXTRA_LINES)
+        run(
+            "predict",
+            "--system-id",
+            OVER_UNDER,
+            "--game-date",
+            day.isoformat(),
+            "--input",
+            str(write_jsonl(work / f"props_{day}_two_books.jsonl", slate.rows)),
+        )
 
     step("6. Load results, then per-day counts with the model that produced them")
     all_results = [r for day in OLD_DAYS + NEW_DAYS for r in slate_for(day).results]
@@ -209,6 +253,8 @@ def main() -> int:
 
     step("10. Which model produced which performance? (the seed's Priority 3 question)")
     run("report", "models", "--system-id", SYSTEM)
+    print("\n(the over/under system: hit rate of its picks, Brier score and log loss; no MAE)")
+    run("report", "models", "--system-id", OVER_UNDER)
     print(f"\nState kept in {home} (DuckDB: {home / 'warehouse.duckdb'})")
     return 0
 

@@ -1,19 +1,23 @@
-"""Synthetic NBA-like player data and a CatBoost model trained on it, facts embedded.
+"""Synthetic NBA-like player data and CatBoost models trained on it the way teams train.
 
 The data is generated, never downloaded: a player's points depend on recent form,
-minutes, usage, pace and opponent defence, with noise. Good enough to make models whose
-errors look like the seed's (MAE around 4-5 points).
+minutes, usage, pace, the opponent and the player's position, with noise. Models are
+trained as a user would: ``CatBoostRegressor`` (any regression loss) or an over/under
+``CatBoostClassifier``, on a pandas DataFrame with the opponent and position as
+categorical columns and a few missing values, the declared facts set in the model's
+metadata before ``save_model``. Errors look like the seed's (MAE around 4-5 points).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 FEATURES: tuple[str, ...] = (
     "points_avg_last_5",
@@ -27,6 +31,16 @@ FEATURES: tuple[str, ...] = (
     "rest_days",
     "back_to_back",
 )
+CATEGORICAL: tuple[str, ...] = ("opponent", "position")
+# The feature that goes missing now and then (a player back from injury has no recent minutes).
+SOMETIMES_MISSING = "minutes_avg_last_5"
+TEAMS: tuple[str, ...] = (
+    "ATL", "BKN", "BOS", "CHA", "CHI", "CLE", "DAL", "DEN", "DET", "GSW",
+    "HOU", "IND", "LAC", "LAL", "MEM", "MIA", "MIL", "MIN", "NOP", "NYK",
+    "OKC", "ORL", "PHI", "PHX", "POR", "SAC", "SAS", "TOR", "UTA", "WAS",
+)  # fmt: skip
+POSITIONS: tuple[str, ...] = ("G", "F", "C")
+OVER, UNDER = "OVER", "UNDER"
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,8 @@ class PlayerGames:
     points: np.ndarray
     player_lookup: list[str]
     line_value: np.ndarray
+    opponent: np.ndarray
+    position: np.ndarray
 
 
 def synthetic_player_games(rows: int, *, seed: int = 0, n_players: int = 450) -> PlayerGames:
@@ -51,6 +67,12 @@ def synthetic_player_games(rows: int, *, seed: int = 0, n_players: int = 450) ->
     home = rng.integers(0, 2, rows).astype(float)
     rest = rng.integers(0, 4, rows).astype(float)
     b2b = (rest == 0).astype(float)
+    # Categories come from a stream of their own: the numbers above stay as they were.
+    categories = np.random.default_rng([seed, 2])
+    opponent = categories.integers(0, len(TEAMS), rows)
+    position = np.random.default_rng(4321).integers(0, len(POSITIONS), n_players)[player]
+    team_effect = np.random.default_rng(99).normal(0, 1.2, len(TEAMS))
+    position_effect = np.array([0.6, 0.0, -0.8])
     expected = (
         0.45 * season
         + 0.25 * last10
@@ -61,6 +83,8 @@ def synthetic_player_games(rows: int, *, seed: int = 0, n_players: int = 450) ->
         + 0.15 * (pace - 99)
         + 0.8 * home
         - 1.2 * b2b
+        + team_effect[opponent]
+        + position_effect[position]
     )
     points = expected + rng.normal(0, 4.5, rows)
     points = np.clip(points, 0, None)
@@ -75,6 +99,8 @@ def synthetic_player_games(rows: int, *, seed: int = 0, n_players: int = 450) ->
         points=points,
         player_lookup=[f"player_{p:04d}" for p in player],
         line_value=line,
+        opponent=np.array(TEAMS, dtype=object)[opponent],
+        position=np.array(POSITIONS, dtype=object)[position],
     )
 
 
@@ -93,42 +119,69 @@ class TrainingSpec:
     extra_metadata: Mapping[str, str] | None = None
     measure_expected: bool = False
     high_edge: float = 5.0
+    # Any CatBoostRegressor loss (RMSE, MAE, Poisson, Tweedie:variance_power=1.5, ...);
+    # ignored for an over/under classifier, which is trained with Logloss.
+    loss_function: str = "RMSE"
+    # An over/under CatBoostClassifier (labels OVER and UNDER, the line a feature) instead.
+    over_under: bool = False
+    # The opponent and position as categorical features (CatBoost's reason to exist).
+    categorical: bool = True
+    # Share of training rows whose recent minutes are missing (NaN).
+    missing_share: float = 0.03
+    over_probability_threshold: float = 0.524
+
+
+def model_features(*, categorical: bool, over_under: bool) -> tuple[str, ...]:
+    """Column order of a model's features: categories among the numbers, not at the end."""
+    if categorical:
+        names = ("position", *FEATURES[:5], "opponent", *FEATURES[5:])
+    else:
+        names = FEATURES
+    return (*names, "line_value") if over_under else names
+
+
+def feature_frame(
+    games: PlayerGames, names: tuple[str, ...], *, missing_share: float = 0.0, seed: int = 0
+) -> pd.DataFrame:
+    """The games as the DataFrame a training script would build: one column per feature."""
+    columns: dict[str, Any] = {name: games.features[:, i] for i, name in enumerate(FEATURES)}
+    columns |= {"opponent": games.opponent, "position": games.position}
+    columns["line_value"] = games.line_value
+    frame = pd.DataFrame({name: columns[name] for name in names})
+    if missing_share and SOMETIMES_MISSING in frame:
+        missing = np.random.default_rng([seed, 3]).random(len(frame)) < missing_share
+        frame.loc[missing, SOMETIMES_MISSING] = np.nan
+    return frame
 
 
 def train_model(spec: TrainingSpec, out: Path, *, declare_facts: bool = True) -> Path:
     """Train on synthetic data and save a .cbm whose metadata carries the declared facts."""
-    from catboost import CatBoostRegressor, Pool
+    from catboost import CatBoostClassifier, CatBoostRegressor
 
     if spec.training_end < spec.training_start:
         raise ValueError("training_end is before training_start")
     games = synthetic_player_games(spec.rows, seed=spec.seed)
-    model = CatBoostRegressor(
-        iterations=spec.iterations,
-        depth=spec.depth,
-        learning_rate=0.08,
-        loss_function="RMSE",
-        random_seed=spec.seed,
-        verbose=False,
-        allow_writing_files=False,
-        thread_count=-1,
-    )
-    model.fit(Pool(games.features, games.points, feature_names=list(FEATURES)))
-    expected_mae, expected_hit_rate = spec.expected_mae, spec.expected_hit_rate
-    if spec.measure_expected:
-        measured = evaluate_on_holdout(model, seed=spec.seed + 7919, high_edge=spec.high_edge)
-        expected_mae = measured.mae if expected_mae is None else expected_mae
-        expected_hit_rate = measured.hit_rate if expected_hit_rate is None else expected_hit_rate
-    metadata = model.get_metadata()
-    declared: dict[str, str | None] = {
-        "system_id": spec.system_id,
-        "training_start_date": spec.training_start.isoformat(),
-        "training_end_date": spec.training_end.isoformat(),
-        "expected_mae": None if expected_mae is None else repr(expected_mae),
-        "expected_hit_rate": None if expected_hit_rate is None else repr(expected_hit_rate),
-        "trained_at": spec.trained_at,
+    names = model_features(categorical=spec.categorical, over_under=spec.over_under)
+    frame = feature_frame(games, names, missing_share=spec.missing_share, seed=spec.seed)
+    common: dict[str, Any] = {
+        "iterations": spec.iterations,
+        "depth": spec.depth,
+        "learning_rate": 0.08,
+        "random_seed": spec.seed,
+        "verbose": False,
+        "allow_writing_files": False,
+        "thread_count": -1,
+        "cat_features": [n for n in names if n in CATEGORICAL],
     }
-    if not declare_facts:
-        declared = {}
+    model: Any
+    if spec.over_under:
+        model = CatBoostClassifier(loss_function="Logloss", **common)
+        model.fit(frame, np.where(games.points > games.line_value, OVER, UNDER))
+    else:
+        model = CatBoostRegressor(loss_function=spec.loss_function, **common)
+        model.fit(frame, games.points)
+    declared = _declared_facts(spec, model) if declare_facts else {}
+    metadata = model.get_metadata()
     for key, value in {**declared, **dict(spec.extra_metadata or {})}.items():
         if value is not None:
             metadata[key] = str(value)
@@ -137,30 +190,80 @@ def train_model(spec: TrainingSpec, out: Path, *, declare_facts: bool = True) ->
     return out
 
 
+def _declared_facts(spec: TrainingSpec, model: Any) -> dict[str, str | None]:
+    expected_mae, expected_hit_rate = spec.expected_mae, spec.expected_hit_rate
+    extra: dict[str, str | None] = {}
+    if spec.measure_expected:
+        measured = evaluate_on_holdout(model, spec, seed=spec.seed + 7919)
+        expected_mae = measured.mae if expected_mae is None else expected_mae
+        expected_hit_rate = measured.hit_rate if expected_hit_rate is None else expected_hit_rate
+        if spec.over_under:
+            extra = {
+                "expected_brier_score": repr(measured.brier_score),
+                "expected_log_loss": repr(measured.log_loss),
+            }
+    if spec.over_under:
+        expected_mae = None  # a classifier predicts no points
+    return {
+        "system_id": spec.system_id,
+        "training_start_date": spec.training_start.isoformat(),
+        "training_end_date": spec.training_end.isoformat(),
+        "expected_mae": None if expected_mae is None else repr(expected_mae),
+        "expected_hit_rate": None if expected_hit_rate is None else repr(expected_hit_rate),
+        "trained_at": spec.trained_at,
+        **extra,
+    }
+
+
 @dataclass(frozen=True)
 class HoldoutFigures:
-    mae: float
+    """A points model's MAE and high-edge hit rate, or a classifier's hit rate of its picks
+    with its Brier score and log loss (MAE then means nothing and is None)."""
+
+    mae: float | None
     hit_rate: float
     high_edge_picks: int
+    brier_score: float | None = None
+    log_loss: float | None = None
 
 
 def evaluate_on_holdout(
-    model: Any, *, seed: int, rows: int = 20_000, high_edge: float = 5.0
+    model: Any, spec: TrainingSpec | None = None, *, seed: int, rows: int = 20_000
 ) -> HoldoutFigures:
-    """MAE, and hit rate (percent) of OVER/UNDER picks whose |edge| is at least ``high_edge``."""
+    """A points model: MAE, and hit rate (percent) of picks whose |edge| is at least the
+    spec's ``high_edge``. An over/under classifier: hit rate of the picks its probability
+    makes at the spec's threshold, Brier score and log loss."""
+    spec = spec or TrainingSpec()
     games = synthetic_player_games(rows, seed=seed)
-    predicted = np.asarray(model.predict(games.features), dtype=np.float64)
+    names = tuple(str(n) for n in model.feature_names_)
+    frame = feature_frame(games, names, missing_share=spec.missing_share, seed=seed)
+    decided = games.points != games.line_value
+    over = games.points > games.line_value
+    if spec.over_under:
+        over_column = list(model.classes_).index(OVER)
+        p = np.asarray(model.predict_proba(frame), dtype=np.float64)[:, over_column]
+        threshold = spec.over_probability_threshold
+        picked = ((p >= threshold) | (1 - p >= threshold)) & decided
+        correct = np.where(p >= threshold, over, ~over)
+        clipped = np.clip(np.where(over, p, 1 - p), 1e-15, None)
+        return HoldoutFigures(
+            mae=None,
+            hit_rate=_rate(correct, picked),
+            high_edge_picks=int(picked.sum()),
+            brier_score=round(float(np.mean((p[decided] - over[decided]) ** 2)), 4),
+            log_loss=round(float(np.mean(-np.log(clipped[decided]))), 4),
+        )
+    predicted = np.asarray(model.predict(frame), dtype=np.float64)
     edge = predicted - games.line_value
-    picked = (np.abs(edge) >= high_edge) & (games.points != games.line_value)
-    correct = np.where(edge > 0, games.points > games.line_value, games.points < games.line_value)
-    picks = int(picked.sum())
-    hit_rate = float(100.0 * correct[picked].mean()) if picks else 0.0
+    picked = (np.abs(edge) >= spec.high_edge) & decided
+    correct = np.where(edge > 0, over, games.points < games.line_value)
     return HoldoutFigures(
         mae=round(float(np.abs(predicted - games.points).mean()), 2),
-        hit_rate=round(hit_rate, 1),
-        high_edge_picks=picks,
+        hit_rate=_rate(correct, picked),
+        high_edge_picks=int(picked.sum()),
     )
 
 
-def default_training_window(end: date, days: int = 90) -> tuple[date, date]:
-    return end - timedelta(days=days), end
+def _rate(correct: np.ndarray, picked: np.ndarray) -> float:
+    picks = int(picked.sum())
+    return round(float(100.0 * correct[picked].mean()) if picks else 0.0, 1)

@@ -39,6 +39,21 @@ def add_parsers(sub: Any) -> None:
     train.add_argument("--iterations", type=int, default=300, help="trees")
     train.add_argument("--depth", type=int, default=6)
     train.add_argument(
+        "--loss",
+        default="RMSE",
+        help="CatBoostRegressor loss (RMSE, MAE, Poisson, Tweedie:variance_power=1.5, ...)",
+    )
+    train.add_argument(
+        "--over-under",
+        action="store_true",
+        help="train an over/under CatBoostClassifier (labels OVER/UNDER) instead of points",
+    )
+    train.add_argument(
+        "--numeric-only",
+        action="store_true",
+        help="leave out the categorical features (opponent, position)",
+    )
+    train.add_argument(
         "--no-facts", action="store_true", help="embed no declared facts (an incomplete card)"
     )
     train.set_defaults(handler=cmd_train)
@@ -85,6 +100,9 @@ def cmd_train(app: App | None, args: argparse.Namespace) -> int:
         iterations=args.iterations,
         depth=args.depth,
         measure_expected=True,
+        loss_function=args.loss,
+        over_under=args.over_under,
+        categorical=not args.numeric_only,
     )
     path = train_model(spec, args.out, declare_facts=not args.no_facts)
     result = {"model": str(path), "size_bytes": path.stat().st_size, "system_id": args.system_id}
@@ -171,22 +189,49 @@ def _print_card(document: dict[str, Any]) -> None:
         "training_end_date",
         "expected_mae",
         "expected_hit_rate",
+        "expected_brier_score",
+        "expected_log_loss",
         "trained_at",
         "uploaded_at",
         "catboost_version",
         "loss_function",
         "tree_count",
+        "prediction_type",
+        "catboost_output",
+        "class_names",
+        "over_class",
+        "nan_mode",
+        "categorical_missing_value",
+        "servable",
+        "unservable_reason",
         "missing_facts",
         "fact_sources",
         "conflicts",
     ]
+    optional = (
+        "missing_facts",
+        "conflicts",
+        "expected_brier_score",
+        "expected_log_loss",
+        "class_names",
+        "over_class",
+        "categorical_missing_value",
+        "unservable_reason",
+    )
     width = max(len(k) for k in order)
     for key in order:
         value = document.get(key)
-        if value in (None, [], {}) and key in ("missing_facts", "conflicts"):
+        if value in (None, [], {}) and key in optional:
             continue
         print(f"  {key.ljust(width)}  {value if value is not None else '-'}")
-    print(f"  {'feature_names'.ljust(width)}  {', '.join(document.get('feature_names', []))}")
+    features = document.get("features")
+    if features:
+        described = ", ".join(
+            f["name"] if f["type"] == "numeric" else f"{f['name']} ({f['type']})" for f in features
+        )
+        print(f"  {'features'.ljust(width)}  {described}")
+    else:
+        print(f"  {'feature_names'.ljust(width)}  {', '.join(document.get('feature_names', []))}")
 
 
 def cmd_card(app: App | None, args: argparse.Namespace) -> int:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pytest
-from catboost import CatBoost
+from catboost_oracle import regressor_predictions
 
 from attribution.results import load_results
 from attribution.slates import Slate
-from attribution.training import FEATURES
 
 from .support import GAME_DATE, BatchWorld, predictions, publish, query, request
 
@@ -19,10 +17,7 @@ from .support import GAME_DATE, BatchWorld, predictions, publish, query, request
 def _rows_with_chosen_edges(slate: Slate, model_path: Any) -> list[dict[str, Any]]:
     """The slate with lines set around the model's own predictions, so the recommendations
     are known: rows 0-5 OVER, 6-11 UNDER, 12-17 PASS (min edge 1.0)."""
-    model = CatBoost()
-    model.load_model(str(model_path))
-    matrix = np.array([[r[f] for f in FEATURES] for r in slate.rows], dtype=np.float64)
-    predicted = model.predict(matrix)
+    predicted = regressor_predictions(model_path, slate.rows)
     rows = [dict(r) for r in slate.rows]
     for index, row in enumerate(rows[:18]):
         offset = -3.0 if index < 6 else 3.0 if index < 12 else 0.25

@@ -12,16 +12,14 @@ import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 import pytest
-from catboost import CatBoost
+from catboost_oracle import regressor_predictions
 
 from attribution.batch_request import RunMode
 from attribution.bootstrap import app as process_app
 from attribution.errors import TransientError
 from attribution.slates import Slate
 from attribution.stamping import batch_key
-from attribution.training import FEATURES
 
 from .support import (
     ATTRIBUTION_COLUMNS,
@@ -47,10 +45,7 @@ from .support import (
 
 
 def _model_predictions(path: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
-    model = CatBoost()
-    model.load_model(str(path))
-    matrix = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64)
-    values = model.predict(matrix)
+    values = regressor_predictions(path, rows)
     return {row["player_lookup"]: float(v) for row, v in zip(rows, values, strict=True)}
 
 
@@ -79,7 +74,7 @@ def test_every_row_is_stamped_with_the_active_models_card(
     key = batch_key("b-stamp", SYSTEM, GAME_DATE.isoformat())
     for row in rows:
         player = row["player_lookup"]
-        assert row["prediction_id"] == f"{key}:{player}"
+        assert row["prediction_id"] == f"{key}:{player}:{lines[player]:g}"  # no sportsbook
         assert row["predicted_points"] == pytest.approx(expected[player], abs=1e-9)
         assert row["line_value"] == lines[player]
         assert row["edge"] == pytest.approx(row["predicted_points"] - row["line_value"])
