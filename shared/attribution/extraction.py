@@ -26,7 +26,8 @@ from attribution.card import (
     seal,
 )
 from attribution.errors import PermanentError
-from attribution.model_interface import ModelInterface, interface_of
+from attribution.interface_reading import interface_of
+from attribution.model_interface import ModelInterface
 from attribution.objects import StoredObject
 
 CATBOOST_MAGIC = b"CBM1"

@@ -2,7 +2,10 @@
 
 Migrations are ``schemas/bigquery/migrations/NNNN_name.sql`` scripts of
 ``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``; each applied one is recorded in
-``schema_migrations``, so ``migrate`` is safe to run any number of times.
+``schema_migrations``, so ``migrate`` is safe to run any number of times. A column whose
+schema file now says NULLABLE but whose table still refuses NULL is relaxed (``ALTER
+COLUMN ... DROP NOT NULL``): only where it is needed, since both warehouses refuse to drop
+a constraint a column does not have.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from attribution.tables import table_specs
 class MigrationReport:
     created_tables: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
+    relaxed: list[str] = field(default_factory=list)
     views: list[str] = field(default_factory=list)
 
 
@@ -57,6 +61,13 @@ def migrate(warehouse: Warehouse) -> MigrationReport:
             key=["migration_id"],
         )
         report.applied.append(path.stem)
+    for name, spec in specs.items():
+        required = warehouse.required_columns(name)
+        for column in spec.columns:
+            if column.name in required and not column.required:
+                # Names from our own schema files, never from input.
+                warehouse.execute(f"ALTER TABLE {name} ALTER COLUMN {column.name} DROP NOT NULL")
+                report.relaxed.append(f"{name}.{column.name}")
     for path in view_files():
         warehouse.execute(path.read_text())
         report.views.append(path.stem)

@@ -15,8 +15,8 @@ from typing import Any
 from attribution.batch_request import split_gs_uri
 from attribution.card import ModelCard
 from attribution.errors import PermanentError
+from attribution.interface_reading import interface_of
 from attribution.logs import get_logger
-from attribution.model_interface import interface_of
 from attribution.ports import ObjectStore
 from attribution.scoring import ServedModel
 

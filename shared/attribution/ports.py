@@ -104,6 +104,10 @@ class Warehouse(Protocol):
         """Column names in order, or None when the table does not exist."""
         ...
 
+    def required_columns(self, table: str) -> set[str]:
+        """The columns of ``table`` that refuse NULL (empty when it does not exist)."""
+        ...
+
     def create_table(self, table: str) -> None:
         """Create ``table`` from its schema file if it does not exist."""
         ...

@@ -133,10 +133,7 @@ class TrainingSpec:
 
 def model_features(*, categorical: bool, over_under: bool) -> tuple[str, ...]:
     """Column order of a model's features: categories among the numbers, not at the end."""
-    if categorical:
-        names = ("position", *FEATURES[:5], "opponent", *FEATURES[5:])
-    else:
-        names = FEATURES
+    names = ("position", *FEATURES[:5], "opponent", *FEATURES[5:]) if categorical else FEATURES
     return (*names, "line_value") if over_under else names
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
@@ -190,3 +192,48 @@ def test_a_column_no_migration_adds_is_reported_as_drift(warehouse: DuckDBWareho
     warehouse.create_table_from(spec, columns=[c for c in spec.column_names if c != "card_uri"])
     with pytest.raises(SchemaDriftError, match="model_cards: card_uri"):
         migrate(warehouse)
+
+
+def test_a_column_made_nullable_in_its_schema_file_is_relaxed_on_old_tables(
+    warehouse: DuckDBWarehouse,
+) -> None:
+    """predicted_points was REQUIRED before over/under classifiers; a table made then still
+    refuses NULL until migrate relaxes it (and a fresh table is left as it is)."""
+    spec = table_spec("player_prop_predictions")
+    added = columns_added_by_migrations()["player_prop_predictions"]
+    old_columns = [
+        replace(c, mode="REQUIRED") if c.name == "predicted_points" else c
+        for c in spec.columns
+        if c.name not in added
+    ]
+    warehouse.create_table_from(replace(spec, columns=tuple(old_columns)))
+    assert "predicted_points" in warehouse.required_columns("player_prop_predictions")
+    row = {
+        "prediction_id": "ou-1",
+        "batch_id": "b-ou",
+        "system_id": "catboost_ou",
+        "game_date": date(2026, 2, 2),
+        "player_lookup": "lebron_james",
+        "created_at": CREATED,
+    }
+    with pytest.raises(duckdb.ConstraintException):
+        warehouse.execute(
+            "INSERT INTO player_prop_predictions (prediction_id, batch_id, system_id, "
+            "game_date, player_lookup, predicted_points, created_at) VALUES (@prediction_id, "
+            "@batch_id, @system_id, @game_date, @player_lookup, NULL, @created_at)",
+            row,
+        )
+
+    report = migrate(warehouse)
+
+    assert report.relaxed == ["player_prop_predictions.predicted_points"]
+    required = warehouse.required_columns("player_prop_predictions")
+    assert required == {c.name for c in spec.columns if c.required}
+    warehouse.insert_rows("player_prop_predictions", [row | {"over_probability": 0.61}])
+    stored = warehouse.query("SELECT predicted_points, over_probability FROM prediction_accuracy")
+    assert stored == [{"predicted_points": None, "over_probability": 0.61}]
+    assert migrate(warehouse).relaxed == []
+
+
+def test_a_fresh_migrate_relaxes_nothing(warehouse: DuckDBWarehouse) -> None:
+    assert migrate(warehouse).relaxed == []

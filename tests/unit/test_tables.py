@@ -169,13 +169,13 @@ def test_split_keeps_good_rows_and_the_reasons_for_bad_ones() -> None:
     spec = table_spec("player_prop_predictions")
     rows = [
         good_prediction(prediction_id="ok1"),
-        good_prediction(prediction_id="bad", predicted_points=None),
+        good_prediction(prediction_id="bad", player_lookup=None),
         good_prediction(prediction_id="ok2"),
     ]
     check = split_valid_rows(spec, rows)
     assert [r["prediction_id"] for r in check.good] == ["ok1", "ok2"]
     assert [(index, reason) for index, _, reason in check.bad] == [
-        (1, "predicted_points: required by player_prop_predictions but missing")
+        (1, "player_lookup: required by player_prop_predictions but missing")
     ]
     table = to_arrow(spec, check.good)
     assert table.num_rows == 2

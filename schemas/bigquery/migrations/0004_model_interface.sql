@@ -5,7 +5,8 @@ ALTER TABLE player_prop_predictions
   ADD COLUMN IF NOT EXISTS sportsbook STRING,
   ADD COLUMN IF NOT EXISTS over_probability FLOAT64;
 
-ALTER TABLE player_prop_predictions ALTER COLUMN predicted_points DROP NOT NULL;
+-- predicted_points becomes NULLABLE in its schema file (a classifier predicts no points);
+-- migrate relaxes it where a table made before this still refuses NULL.
 
 ALTER TABLE model_cards
   ADD COLUMN IF NOT EXISTS prediction_type STRING,

@@ -3,19 +3,6 @@
 -- Brier score and log loss of its OVER probability (NULL on a push). Every line of a player
 -- is graded against the player's one result.
 CREATE OR REPLACE VIEW prediction_accuracy AS
-WITH graded AS (
-  SELECT
-    p.*,
-    r.actual_points,
-    CASE
-      WHEN r.actual_points IS NULL OR p.line_value IS NULL THEN NULL
-      WHEN r.actual_points = p.line_value THEN NULL
-      ELSE r.actual_points > p.line_value
-    END AS over_hit
-  FROM player_prop_predictions AS p
-  LEFT JOIN player_game_results AS r
-    ON r.game_date = p.game_date AND r.player_lookup = p.player_lookup
-)
 SELECT
   graded.*,
   CASE
@@ -33,4 +20,16 @@ SELECT
     WHEN over_hit IS NULL THEN NULL
     ELSE -LN(GREATEST(1e-15, IF(over_hit, over_probability, 1.0 - over_probability)))
   END AS log_loss
-FROM graded
+FROM (
+  SELECT
+    p.*,
+    r.actual_points,
+    CASE
+      WHEN r.actual_points IS NULL OR p.line_value IS NULL THEN NULL
+      WHEN r.actual_points = p.line_value THEN NULL
+      ELSE r.actual_points > p.line_value
+    END AS over_hit
+  FROM player_prop_predictions AS p
+  LEFT JOIN player_game_results AS r
+    ON r.game_date = p.game_date AND r.player_lookup = p.player_lookup
+) AS graded

@@ -392,6 +392,14 @@ class BigQueryWarehouse:
                 return None
         return [field.name for field in found.schema]
 
+    def required_columns(self, table: str) -> set[str]:
+        with transient_errors(f"reading table {table}"):
+            try:
+                found = self.client.get_table(self.table_id(table))
+            except api_exceptions.NotFound:
+                return set()
+        return {field.name for field in found.schema if field.mode == "REQUIRED"}
+
     def create_table(self, table: str) -> None:
         spec = table_spec(table)
         definition = bigquery.Table(self.table_id(table), schema=schema_fields(spec))

@@ -110,6 +110,10 @@ class SharedDuckDBWarehouse:
         with self.session() as warehouse:
             return warehouse.table_columns(table)
 
+    def required_columns(self, table: str) -> set[str]:
+        with self.session() as warehouse:
+            return warehouse.required_columns(table)
+
     def create_table(self, table: str) -> None:
         with self.session() as warehouse:
             warehouse.create_table(table)

@@ -120,6 +120,19 @@ class DuckDBWarehouse:
         )
         return [r[0] for r in rows] or None
 
+    def required_columns(self, table: str) -> set[str]:
+        rows = (
+            self._cursor()
+            .execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = $t AND table_schema = current_schema() "
+                "AND is_nullable = 'NO'",
+                {"t": table},
+            )
+            .fetchall()
+        )
+        return {r[0] for r in rows}
+
     def create_table(self, table: str) -> None:
         self.create_table_from(table_spec(table))
 

@@ -23,5 +23,7 @@ def cmd_migrate(app: App | None, args: argparse.Namespace) -> int:
     else:
         print(f"tables created: {', '.join(report.created_tables) or 'none'}")
         print(f"migrations applied: {', '.join(report.applied) or 'none (up to date)'}")
+        if report.relaxed:
+            print(f"columns now NULLABLE: {', '.join(report.relaxed)}")
         print(f"views refreshed: {', '.join(report.views)}")
     return 0

@@ -51,8 +51,9 @@ def test_a_claim_check_with_bad_rows_keeps_the_good_ones(
     app = world.app
     rows = [dict(r) for r in slate.rows]
     rows[2]["game_date"] = "2026-02-28"
-    rows[6]["player_lookup"] = rows[1]["player_lookup"]
-    rows[8]["minutes_avg_last_5"] = None
+    rows[6] |= {"player_lookup": rows[1]["player_lookup"], "line_value": rows[1]["line_value"]}
+    rows[8]["opponent"] = None
+    rows[9]["minutes_avg_last_5"] = None  # a missing number: NaN, as the model was trained
     uri = claim_check(app, f"b-claim-bad-{fmt}", rows, fmt)
     assert publish(app, request(f"b-claim-bad-{fmt}", rows_uri=uri)).ok
 
@@ -61,8 +62,9 @@ def test_a_claim_check_with_bad_rows_keeps_the_good_ones(
     reasons = {r["row_number"]: r["reason"] for r in rejects(app, f"b-claim-bad-{fmt}")}
     assert reasons == {
         2: "game_date 2026-02-28 does not match the batch's 2026-03-01",
-        6: "player_lookup appears more than once in the batch",
-        8: "feature minutes_avg_last_5 is missing",
+        6: "the same player, line and sportsbook appear more than once in the batch",
+        8: "categorical feature opponent is missing (declare the token the model was trained "
+        "with for a missing category in its metadata as cat_missing_value)",
     }
     written = predicted_by_player(app, f"b-claim-bad-{fmt}")
     assert rows[1]["player_lookup"] in written

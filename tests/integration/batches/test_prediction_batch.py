@@ -177,18 +177,19 @@ def test_good_and_bad_rows_mixed_keep_the_good_and_record_the_bad(
     del rows[3]["player_lookup"]  # a REQUIRED column of player_prop_predictions
     rows[5]["line_value"] = "abc"
     rows[7]["usage_rate"] = "high"
-    del rows[9]["pace"]
+    del rows[9]["position"]
     rows[11]["game_date"] = "2026-03-02"
-    rows[13]["player_lookup"] = rows[0]["player_lookup"]
+    rows[13] |= {"player_lookup": rows[0]["player_lookup"], "line_value": rows[0]["line_value"]}
     rows[15]["line_value"] = None
     rows[17]["rest_days"] = True
     expected_reasons = {
         3: "player_lookup is missing",
         5: "line_value is not a number",
         7: "feature usage_rate is not a number",
-        9: "feature pace is missing",
+        9: "categorical feature position is missing (declare the token the model was trained "
+        "with for a missing category in its metadata as cat_missing_value)",
         11: "game_date 2026-03-02 does not match the batch's 2026-03-01",
-        13: "player_lookup appears more than once in the batch",
+        13: "the same player, line and sportsbook appear more than once in the batch",
         15: "line_value is missing",
         17: "feature rest_days is not a number",
     }

@@ -13,14 +13,14 @@ import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from catboost_oracle import regressor_predictions
 
 from attribution.adapters.inprocess_bus import Delivery, InProcessBus
 from attribution.backfill import BackfillSummary
@@ -74,7 +74,6 @@ class History:
     new: ModelCard
     other: ModelCard
     paths: dict[str, Path]
-    _loaded: dict[str, Any] = field(default_factory=dict)
 
     # --- the ledger -------------------------------------------------------------------------
 
@@ -88,22 +87,9 @@ class History:
 
     # --- what the legacy writer did ---------------------------------------------------------
 
-    def model(self, card: ModelCard) -> Any:
-        """The real model file, loaded on its own (not through the App's cache)."""
-        if card.model_sha256 not in self._loaded:
-            from catboost import CatBoost
-
-            model = CatBoost()
-            model.load_model(str(self.paths[card.model_sha256]))
-            self._loaded[card.model_sha256] = model
-        return self._loaded[card.model_sha256]
-
     def predict(self, card: ModelCard, rows: Sequence[Mapping[str, Any]]) -> list[float]:
-        model = self.model(card)
-        features = np.array(
-            [[float(r[name]) for name in model.feature_names_] for r in rows], dtype=np.float64
-        )
-        return [float(p) for p in model.predict(features)]
+        """What the legacy writer's own CatBoostRegressor predicted for ``rows``."""
+        return [float(p) for p in regressor_predictions(self.paths[card.model_sha256], rows)]
 
     def legacy_batch(
         self,

@@ -164,7 +164,7 @@ def test_rejected_rows_are_expected_gaps_and_judged_on_their_own(bare_world: Wor
     world = bare_world
     world.promote(world.a)
     rows = slate_for(DAY, players=PLAYERS).rows
-    rows = [*rows[:-2], {**rows[-2], "line_value": "n/a"}, {**rows[-1], "pace": None}]
+    rows = [*rows[:-2], {**rows[-2], "line_value": "n/a"}, {**rows[-1], "opponent": None}]
     world.predict(DAY, rows=rows)
     world.load_results(DAY)
 
