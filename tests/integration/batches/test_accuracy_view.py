@@ -9,9 +9,18 @@ import pytest
 from catboost_oracle import regressor_predictions
 
 from attribution.results import load_results
-from attribution.slates import Slate
+from attribution.slates import Slate, slate_for
+from attribution.training import TrainingSpec, train_model
 
-from .support import GAME_DATE, BatchWorld, predictions, publish, query, request
+from .support import (
+    GAME_DATE,
+    BatchWorld,
+    predictions,
+    publish,
+    query,
+    request,
+    upload_model,
+)
 
 
 def _rows_with_chosen_edges(slate: Slate, model_path: Any) -> list[dict[str, Any]]:
@@ -105,3 +114,64 @@ def test_results_load_once_and_report_bad_rows(world: BatchWorld, slate: Slate) 
     report = load_results(world.app.warehouse, bad)
     assert report.loaded == 1
     assert [index for index, _ in report.rejected] == [1, 2, 3]
+
+
+# The seed's "Priority 3" question, as its authors wrote it (less the dataset qualifier).
+SEED_PRIORITY_3 = """
+SELECT
+  model_file_name,
+  COUNT(*) as predictions,
+  ROUND(100.0 * COUNTIF(prediction_correct) / COUNT(*), 1) as hit_rate,
+  ROUND(AVG(ABS(predicted_points - actual_points)), 2) as mae,
+  MIN(game_date) as first_game,
+  MAX(game_date) as last_game
+FROM prediction_accuracy
+WHERE system_id = 'catboost_v9'
+  AND model_file_name IS NOT NULL  -- Only predictions with attribution
+  AND ABS(predicted_points - line_value) >= 5  -- High-edge picks
+GROUP BY model_file_name
+ORDER BY last_game DESC;
+"""
+
+
+def test_the_seeds_sql_still_answers_on_points_rows_beside_a_classifiers(
+    world: BatchWorld, models: Any, tmp_path: Any
+) -> None:
+    """A classifier system writes rows with no points into the same table; the seed's query
+    over the points system answers as before, figures checked by hand."""
+    app = world.app
+    slate = slate_for(GAME_DATE, players=120, extra_lines=20)
+    assert publish(app, request("b-points", slate.rows)).ok
+    classifier = train_model(
+        TrainingSpec(system_id="catboost_ou", over_under=True, rows=2000, iterations=20, depth=4),
+        tmp_path / "catboost_ou.cbm",
+    )
+    card = upload_model(app, classifier, "catboost_ou.cbm")
+    app.ledger.promote("catboost_ou", card)
+    assert publish(app, request("b-ou", slate.rows, system_id="catboost_ou")).ok
+    load_results(app.warehouse, pa.Table.from_pylist(slate.results))
+
+    answer = query(app, SEED_PRIORITY_3)
+
+    actual = {r["player_lookup"]: r["actual_points"] for r in slate.results}
+    rows = [r for r in predictions(app, "b-points") if abs(r["edge"]) >= 5]
+    correct = [
+        (actual[r["player_lookup"]] > r["line_value"])
+        if r["recommendation"] == "OVER"
+        else (actual[r["player_lookup"]] < r["line_value"])
+        for r in rows
+        if actual[r["player_lookup"]] != r["line_value"]
+    ]
+    errors = [abs(r["predicted_points"] - actual[r["player_lookup"]]) for r in rows]
+    assert answer == [
+        {
+            "model_file_name": world.old.model_file_name,
+            "predictions": len(rows),
+            "hit_rate": round(100.0 * sum(correct) / len(rows), 1),
+            "mae": round(sum(errors) / len(errors), 2),
+            "first_game": GAME_DATE,
+            "last_game": GAME_DATE,
+        }
+    ]
+    assert len(rows) > 10
+    assert all(r["predicted_points"] is None for r in predictions(app, "b-ou"))

@@ -1,0 +1,134 @@
+"""The verifier on an over/under classifier's system: graded on the hit rate of its picks,
+its Brier score and log loss against the card's, never on MAE; several lines a player.
+
+The figures are checked against NumPy over the stored probabilities and the loaded results,
+with the picks made here from the probabilities by the break-even rule at -110.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attribution.slates import slate_for
+from attribution.training import TrainingSpec, train_model
+from attribution.verification.outcome import Status
+
+from .support import DAY, World, check
+
+SYSTEM = "catboost_ou"
+PLAYERS = 120
+EXTRA_LINES = 30
+THRESHOLD = 0.524
+OVER_UNDER = TrainingSpec(
+    system_id=SYSTEM,
+    training_start=date(2025, 11, 1),
+    training_end=date(2026, 1, 31),
+    expected_mae=None,
+    expected_hit_rate=None,
+    trained_at="2026-02-01T06:00:00Z",
+    over_under=True,
+    measure_expected=True,
+    rows=4000,
+    iterations=60,
+    depth=4,
+    seed=31,
+)
+# The same model's card promising a Brier score no over/under model reaches.
+OVERPROMISED = replace(OVER_UNDER, extra_metadata={"expected_brier_score": "0.05"})
+
+
+@pytest.fixture(scope="module")
+def classifier_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("over-under-models")
+    return {
+        "honest": train_model(OVER_UNDER, folder / "catboost_ou_v1.cbm"),
+        "overpromised": train_model(OVERPROMISED, folder / "catboost_ou_overpromised.cbm"),
+    }
+
+
+def run_day(world: World, path: Path, name: str) -> list[dict[str, object]]:
+    card = world.upload(path, name)
+    assert card.prediction_type is not None
+    assert card.prediction_type.value == "over_probability"
+    assert card.expected_mae is None and card.is_complete
+    world.promote(card, system_id=SYSTEM)
+    slate = slate_for(DAY, players=PLAYERS, extra_lines=EXTRA_LINES)
+    world.predict(DAY, system_id=SYSTEM, rows=slate.rows)
+    world.load_results(DAY, slate.results)
+    return slate.results
+
+
+def graded_by_hand(world: World, results: list[dict[str, object]]) -> dict[str, float]:
+    actual = {r["player_lookup"]: float(r["actual_points"]) for r in results}  # type: ignore[arg-type]
+    rows = world.predictions(DAY, system_id=SYSTEM)
+    p = np.array([r["over_probability"] for r in rows], dtype=np.float64)
+    line = np.array([r["line_value"] for r in rows], dtype=np.float64)
+    points = np.array([actual[r["player_lookup"]] for r in rows], dtype=np.float64)
+    decided = points != line
+    over = points > line
+    pick_over, pick_under = p >= THRESHOLD, 1.0 - p >= THRESHOLD
+    picked = (pick_over | pick_under) & decided
+    hits = (pick_over & over) | (pick_under & ~over)
+    chance = np.where(over, p, 1.0 - p)
+    return {
+        "rows": float(len(rows)),
+        "picks": float(picked.sum()),
+        "hit_rate": round(100.0 * hits[picked].sum() / picked.sum(), 1),
+        "brier_score": float(np.mean((p[decided] - over[decided]) ** 2)),
+        "log_loss": float(np.mean(-np.log(np.clip(chance[decided], 1e-15, None)))),
+    }
+
+
+def test_a_classifier_day_is_graded_on_picks_brier_and_log_loss(
+    bare_world: World, classifier_files: dict[str, Path]
+) -> None:
+    world = bare_world
+    results = run_day(world, classifier_files["honest"], "catboost_ou_v1.cbm")
+    expected = graded_by_hand(world, results)
+
+    verdict = world.verify(DAY, SYSTEM)
+
+    coverage = check(verdict, "coverage")
+    assert coverage.status is Status.PASS, coverage.summary  # no MAE to carry: still attributed
+    assert coverage.figures["attributed"] == PLAYERS + EXTRA_LINES
+    completeness = check(verdict, "completeness")
+    assert completeness.figures["rows_expected"] == PLAYERS + EXTRA_LINES  # lines, not players
+    assert completeness.status is Status.PASS
+
+    performance = check(verdict, "performance")
+    (figures,) = performance.figures["models"]
+    assert figures["prediction_type"] == "over_probability"
+    assert "mae" not in figures and "high_edge_picks" not in figures
+    assert figures["picks"] == expected["picks"]
+    assert figures["hit_rate"] == expected["hit_rate"]
+    assert figures["brier_score"] == pytest.approx(expected["brier_score"], abs=5e-5)
+    assert figures["log_loss"] == pytest.approx(expected["log_loss"], abs=5e-5)
+    card = world.app.registry.resolve("catboost_ou_v1.cbm")
+    assert figures["expected_brier_score"] == card.expected_brier_score is not None
+    assert figures["expected_log_loss"] == card.expected_log_loss is not None
+    low, high = figures["hit_rate_interval"]
+    assert low <= expected["hit_rate"] <= high
+    assert performance.status is Status.PASS, performance.details
+    assert "MAE" not in " ".join(performance.details)
+    assert verdict.verdict is Status.PASS
+
+
+def test_a_classifier_worse_than_its_cards_brier_score_is_flagged(
+    bare_world: World, classifier_files: dict[str, Path]
+) -> None:
+    world = bare_world
+    run_day(world, classifier_files["overpromised"], "catboost_ou_overpromised.cbm")
+
+    verdict = world.verify(DAY, SYSTEM)
+
+    performance = check(verdict, "performance")
+    assert performance.status is Status.PARTIAL
+    assert any("Brier score over the card's" in line for line in performance.details)
+    assert performance.next_step
+    looser = world.verify(DAY, SYSTEM, env={"VERIFY_BRIER_TOLERANCE": "0.5"})
+    assert check(looser, "performance").status is Status.PASS
