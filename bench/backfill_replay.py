@@ -38,13 +38,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import attribution.backfill as backfill_module
+import attribution.scoring as scoring_module
 from attribution.adapters.duckdb_warehouse import DuckDBWarehouse, to_duckdb
 from attribution.backfill import REPLAY_VERIFIED, Backfill, BackfillSummary
 from attribution.bootstrap import App, build_app
 from attribution.card import ModelCard, attribution_columns
 from attribution.config import Settings
 from attribution.events import object_finalized_event, parse_object_finalized
+from attribution.scoring import ServedModel
 from attribution.sql_text import sql
 from attribution.tables import table_spec
 from attribution.training import FEATURES, TrainingSpec, synthetic_player_games
@@ -61,7 +62,16 @@ PROMOTED_AT = datetime(2026, 1, 9, 15, 0, tzinfo=UTC)
 TABLE = "player_prop_predictions"
 PRISTINE = "bench_backfill_pristine"
 WARMUP_ROUNDS = 1
-MODEL_SPEC = TrainingSpec(system_id=SYSTEM_ID, iterations=500, depth=6, rows=20_000, seed=0)
+# Numeric features only, none missing: the model the earlier figures were measured on.
+MODEL_SPEC = TrainingSpec(
+    system_id=SYSTEM_ID,
+    iterations=500,
+    depth=6,
+    rows=20_000,
+    seed=0,
+    categorical=False,
+    missing_share=0.0,
+)
 
 
 @dataclass(frozen=True)
@@ -82,8 +92,8 @@ QUICK = Plan(batches=10, rows_per_batch=1_000, rounds=3, stage_runs=1)
 STAGES: dict[str, str] = {
     "query": "`warehouse.query(backfill_candidates)`: read the candidate rows (as Python dicts)",
     "inputs": "find and read the kept inputs (`stat`, `read`, `read_rows` of Parquet)",
-    "check": "`check_rows` on each kept input (validation, feature matrix)",
-    "predict": "`model.predict` on each batch's matrix (the floor's work)",
+    "check": "`check_rows` on each kept input (validation, feature matrix), via `score_rows`",
+    "predict": "`model.predict` on each batch's matrix, via `score` (the floor's work)",
     "update": "`warehouse.update_rows` (typed Arrow from the dicts, guarded `UPDATE`)",
     "python": "the rest: grouping, ledger look-ups, matching, building the update rows",
 }
@@ -117,6 +127,9 @@ def build_legacy(home: Path, model_path: Path, plan: Plan) -> Legacy:
     if upload.result is not UploadResult.PUBLISHED or upload.card is None:
         raise RuntimeError(f"the model was not published: {upload.result} {upload.reason}")
     card: ModelCard = upload.card
+    interface = card.interface
+    if interface is None or not interface.all_numeric or card.feature_names != FEATURES:
+        raise RuntimeError(f"unexpected features {card.feature_names}")
     app.ledger.promote(SYSTEM_ID, card, at=PROMOTED_AT, by="bench")
     # The worker's own copy of the model: what wrote the legacy rows.
     from catboost import CatBoost
@@ -262,17 +275,20 @@ class _TimedModel:
     def __init__(self, model: Any, clock: StageClock) -> None:
         self.model, self.clock = model, clock
 
-    def predict(self, features: Any) -> Any:
+    def predict(self, *args: Any, **kwargs: Any) -> Any:
         with self.clock.stage("predict"):
-            return self.model.predict(features)
+            return self.model.predict(*args, **kwargs)
 
 
 class _TimedModels:
+    """The backfill's ``ModelCache``, handing out the same model with its predict timed."""
+
     def __init__(self, models: Any, clock: StageClock) -> None:
         self.models, self.clock = models, clock
 
-    def model_for(self, card: ModelCard) -> _TimedModel:
-        return _TimedModel(self.models.model_for(card), self.clock)
+    def served(self, card: ModelCard) -> ServedModel:
+        served: ServedModel = self.models.served(card)
+        return ServedModel(_TimedModel(served.model, self.clock), served.interface, served.name)
 
 
 class _TimedWarehouse:
@@ -295,14 +311,16 @@ def staged_run(legacy: Legacy) -> dict[str, float]:
     backfill.warehouse = _TimedWarehouse(legacy.warehouse, clock)  # type: ignore[assignment]
     backfill.models = _TimedModels(backfill.models, clock)  # type: ignore[assignment]
     backfill._kept_input = clock.wrap("inputs", backfill._kept_input)  # type: ignore[method-assign]
-    original_check = getattr(backfill_module, "check_rows")  # noqa: B009 (not re-exported)
-    setattr(backfill_module, "check_rows", clock.wrap("check", original_check))  # noqa: B010
+    # The backfill scores with ``score_rows``, which checks the rows with the name
+    # ``check_rows`` of the scoring module: that name is wrapped, for this run only.
+    original_check = getattr(scoring_module, "check_rows")  # noqa: B009 (not re-exported)
+    setattr(scoring_module, "check_rows", clock.wrap("check", original_check))  # noqa: B010
     try:
         start = time.perf_counter()
         summary = backfill.run(replay=True)
         total = time.perf_counter() - start
     finally:
-        setattr(backfill_module, "check_rows", original_check)  # noqa: B010
+        setattr(scoring_module, "check_rows", original_check)  # noqa: B010
     check_summary(summary, legacy.rows)
     stages = {name: clock.seconds.get(name, 0.0) for name in STAGES if name != "python"}
     stages["python"] = total - sum(stages.values())
@@ -453,8 +471,9 @@ re-predicting them alone: ratio **{f.ratio:.1f}** (min-based {f.min_ratio:.1f}).
 | | |
 |---|---|
 | Model | {f.trees} trees, depth {MODEL_SPEC.depth}, {len(FEATURES)} features, \
-{f.model_bytes:,} bytes `.cbm` (`TrainingSpec(iterations={MODEL_SPEC.iterations}, \
-depth={MODEL_SPEC.depth}, rows={MODEL_SPEC.rows:,})`); {trained} |
+{f.model_bytes:,} bytes `.cbm` (`TrainingSpec(categorical=False, missing_share=0, \
+iterations={MODEL_SPEC.iterations}, depth={MODEL_SPEC.depth}, rows={MODEL_SPEC.rows:,})`, \
+numeric features only); {trained} |
 | Data | {f.plan.batches} legacy batches x {f.plan.rows_per_batch:,} rows = {rows} rows, \
 predicted by the model and written without attribution (no model columns, no \
 execution-log row), `created_at` well after the system's one ledger entry; each batch's \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -50,9 +51,15 @@ def cached_model(
 
 
 def spec_model(spec: TrainingSpec, directory: Path, *, label: str) -> tuple[Path, float | None]:
-    """The cached model ``train_model`` makes for ``spec``, named by its recipe and CatBoost."""
+    """The cached model ``train_model`` makes for ``spec``, named by its recipe and CatBoost:
+    its features (numeric only, or with the categorical ones), the share of training rows
+    missing a value, the loss and the model kind are part of the name."""
+    kind = "cat" if spec.categorical else "num"
+    if spec.over_under:
+        kind += "-overunder"
+    loss = "logloss" if spec.over_under else re.sub(r"[^A-Za-z0-9.]+", "_", spec.loss_function)
     name = (
-        f"model-d{spec.depth}-i{spec.iterations}-r{spec.rows}-s{spec.seed}"
-        f"-cb{catboost_version()}.cbm"
+        f"model-{kind}-{loss}-d{spec.depth}-i{spec.iterations}-r{spec.rows}-s{spec.seed}"
+        f"-miss{spec.missing_share:g}-cb{catboost_version()}.cbm"
     )
     return cached_model(directory / name, lambda out: train_model(spec, out), label=label)

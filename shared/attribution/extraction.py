@@ -129,44 +129,56 @@ def load_catboost(data: bytes) -> LoadedModel:
     )
 
 
-# Model parts that may follow the core, named in it: CatBoost's tables for categorical
-# features (CTRs), and its text and embedding processing.
+# The parts that may follow a model's core, as the core names them: CatBoost's tables for
+# categorical features (CTRs), and its text and embedding processing.
 _CTR_PART = b"static_provider_v1"
-_OTHER_PARTS = (b"text_process_v", b"embed_process_")
+# In the core's flatbuffer (TModelCore), the field that lists those parts.
+_MODEL_PART_IDS_FIELD = 3
 
 
 def _check_length(data: bytes) -> None:
-    """Refuse a file shorter than its header says: CatBoost loads some truncations silently,
-    and crashes the process on others (a model whose categorical tables are cut short).
+    """Refuse a file shorter or longer than its own structure says: CatBoost loads some
+    truncations silently, and crashes the process on others (a model whose categorical
+    tables are cut short).
 
     A .cbm starts with ``CBM1`` and the little-endian uint32 size of the model core that
-    follows. A model with categorical features then has its CTR tables: a uint32 count, and
-    that many tables, each a uint32 size and that many bytes; they must end where the file
-    does. (Text and embedding parts have layouts of their own, and are not checked here.)
+    follows; the core lists the parts written after it. Categorical tables (CTRs) are a
+    uint32 count, then that many tables, each a uint32 size and that many bytes. A model
+    with no parts ends with its core; one whose only part is its CTRs ends with them. (Text
+    and embedding parts have layouts of their own, and are not measured here.)
     """
     header = len(CATBOOST_MAGIC) + 4
     if len(data) < header:
         raise PermanentError("corrupt_model", f"the file is truncated: {len(data)} bytes")
     core = int.from_bytes(data[len(CATBOOST_MAGIC) : header], "little")
-    if len(data) < header + core:
+    end_of_core = header + core
+    if len(data) < end_of_core:
         raise PermanentError(
             "corrupt_model",
             f"the file is truncated: {len(data)} bytes, but its header declares a "
             f"{core}-byte model core after the {header}-byte header",
         )
-    end_of_core = header + core
-
-    def names(part: bytes) -> bool:
-        return data.find(part, header, end_of_core) >= 0
-
-    if names(_CTR_PART) and not any(names(p) for p in _OTHER_PARTS):
-        end = _ctr_tables_end(data, end_of_core)
-        if end != len(data):
-            raise PermanentError(
-                "corrupt_model",
-                f"the file is truncated or padded: {len(data)} bytes, but its categorical "
-                f"feature tables end at byte {end}",
-            )
+    parts = _model_part_ids(memoryview(data)[header:end_of_core])
+    if parts is None:
+        return  # an unreadable core: CatBoost's own verification says what is wrong
+    if not parts:
+        end, exact = end_of_core, True
+    elif parts[0] == _CTR_PART:
+        end, exact = _ctr_tables_end(data, end_of_core), len(parts) == 1
+    else:
+        return
+    if end > len(data):
+        raise PermanentError(
+            "corrupt_model",
+            f"the file is truncated: {len(data)} bytes, but its categorical feature tables "
+            f"end at byte {end}",
+        )
+    if exact and end < len(data):
+        raise PermanentError(
+            "corrupt_model",
+            f"the file has {len(data) - end} bytes after the end of the model (byte {end}): "
+            "it is not the file CatBoost wrote",
+        )
 
 
 def _ctr_tables_end(data: bytes, start: int) -> int:
@@ -180,6 +192,37 @@ def _ctr_tables_end(data: bytes, start: int) -> int:
             return offset + 4
         offset += 4 + int.from_bytes(data[offset : offset + 4], "little")
     return offset
+
+
+def _model_part_ids(core: memoryview) -> list[bytes] | None:
+    """The part ids a model core lists (its flatbuffer's ModelPartIds), or None if the core
+    cannot be read that far."""
+    try:
+        root = int.from_bytes(core[0:4], "little")
+        vtable = root - int.from_bytes(core[root : root + 4], "little", signed=True)
+        vtable_size = int.from_bytes(core[vtable : vtable + 2], "little")
+        slot = vtable + 4 + 2 * _MODEL_PART_IDS_FIELD
+        if slot + 2 > vtable + vtable_size:
+            return []
+        field = int.from_bytes(core[slot : slot + 2], "little")
+        if field == 0:
+            return []
+        position = root + field
+        vector = position + int.from_bytes(core[position : position + 4], "little")
+        count = int.from_bytes(core[vector : vector + 4], "little")
+        if vector + 4 + 4 * count > len(core):
+            return None
+        ids: list[bytes] = []
+        for index in range(count):
+            at = vector + 4 + 4 * index
+            text = at + int.from_bytes(core[at : at + 4], "little")
+            length = int.from_bytes(core[text : text + 4], "little")
+            if text + 4 + length > len(core):
+                return None
+            ids.append(bytes(core[text + 4 : text + 4 + length]).rstrip(b"\0"))
+        return ids
+    except (IndexError, ValueError):
+        return None
 
 
 def _training_params(metadata: Mapping[str, str]) -> dict[str, Any]:

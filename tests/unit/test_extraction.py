@@ -28,7 +28,7 @@ from attribution.errors import PermanentError
 from attribution.extraction import LoadedModel, extract_card, load_catboost
 from attribution.objects import StoredObject, safe_object_name
 from attribution.schema_files import schemas_dir
-from attribution.training import model_features
+from attribution.training import TrainingSpec, model_features, train_model
 
 LIMIT = 50 * 1024 * 1024
 _names = itertools.count()
@@ -370,8 +370,19 @@ def test_no_cut_through_a_categorical_models_tables_is_accepted(old_model_bytes:
         with pytest.raises(PermanentError, match="truncated") as caught:
             card_of(old_model_bytes[:cut])
         assert caught.value.code == "corrupt_model"
-    with pytest.raises(PermanentError, match="padded"):
+    with pytest.raises(PermanentError, match="bytes after the end of the model"):
         card_of(old_model_bytes + b"\0")
+
+
+def test_garbage_appended_to_a_numeric_model_is_refused(tmp_path: Path) -> None:
+    path = train_model(
+        TrainingSpec(categorical=False, rows=500, iterations=5, depth=2), tmp_path / "n.cbm"
+    )
+    data = path.read_bytes()
+    assert card_of(data).features  # the file as CatBoost wrote it is fine
+    for garbage in (b"\0", b"appended by a careless copy"):
+        with pytest.raises(PermanentError, match="bytes after the end of the model"):
+            card_of(data + garbage)
 
 
 def test_a_corrupt_model_is_refused(old_model_bytes: bytes) -> None:
