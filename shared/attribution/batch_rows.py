@@ -66,7 +66,9 @@ def read_rows(data: bytes, fmt: str, *, source: str, text_columns: Sequence[str]
                         name: pa.string()
                         for name in ("player_lookup", "game_date", "sportsbook", *text_columns)
                     },
-                    strings_can_be_null=True,
+                    # A text cell is what the spreadsheet shows: "NA" is a category (North
+                    # America), an empty cell is blank, and blank counts as missing.
+                    strings_can_be_null=False,
                     # not "1"/"0": a number stays a number whatever else its column holds
                     true_values=_TRUE_SPELLINGS,
                     false_values=_FALSE_SPELLINGS,
@@ -74,7 +76,7 @@ def read_rows(data: bytes, fmt: str, *, source: str, text_columns: Sequence[str]
             )
             return _booleans_as_digits(table, text_columns)
         if fmt == "jsonl":
-            return _read_jsonl(data, source=source)
+            return _read_jsonl(data, source=source, text_columns=text_columns)
     except PermanentError:
         raise
     except (pa.ArrowInvalid, ValueError, OSError) as exc:
@@ -104,11 +106,14 @@ def _booleans_as_digits(table: pa.Table, text_columns: Sequence[str]) -> pa.Tabl
     return table
 
 
-def _read_jsonl(data: bytes, *, source: str) -> pa.Table:
+def _read_jsonl(data: bytes, *, source: str, text_columns: Sequence[str] = ()) -> pa.Table:
     import pyarrow.json as pajson
 
+    # Text stays text: left to itself, the reader turns "2026-03-01" into a timestamp.
+    text = pa.schema([(name, pa.string()) for name in ("player_lookup", *text_columns)])
+    options = pajson.ParseOptions(explicit_schema=text, unexpected_field_behavior="infer")
     try:
-        return pajson.read_json(io.BytesIO(data))
+        return pajson.read_json(io.BytesIO(data), parse_options=options)
     except pa.ArrowInvalid:
         pass  # mixed types in a column: fall back to Python, which keeps each value as sent
     return rows_to_table(parse_jsonl(data, source=source))
@@ -208,15 +213,25 @@ def numeric_column(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, 
         return np.full(n, np.nan), np.array([v is not None for v in values])
     series = column.to_pandas()
     numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-    present = series.notna().to_numpy() & (series.astype(str).str.strip() != "").to_numpy()
+    text = series.astype(str).str.strip()
+    present = series.notna().to_numpy() & ~text.isin(["", *MISSING_SPELLINGS]).to_numpy()
     return numbers, present & np.isnan(numbers)
 
 
+# How spreadsheets and CSV writers spell a missing number (pyarrow's CSV defaults): in a
+# column that also holds text they arrive as text, and still mean "missing".
+MISSING_SPELLINGS = (
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null",
+)  # fmt: skip
+
+
 def _as_date_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """ISO date text of a column that JSON or CSV readers may have typed as a timestamp."""
+    """ISO date text of a column that JSON or CSV readers may have typed as a timestamp
+    (null where blank)."""
     if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
         return column.cast(pa.date32()).cast(pa.string())
-    return column.cast(pa.string())
+    return _nonblank_text(column)
 
 
 def _blank(text: pa.ChunkedArray) -> np.ndarray:

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pytest
 import sqlglot
 from bigquery_server import PROJECT, bigquery_emulator
+from catboost_oracle import regressor_predictions
 from google.api_core.exceptions import BadRequest
 from google.cloud import bigquery
 from sqlglot import exp
@@ -716,15 +717,10 @@ def predict(app: App, day: date, batch_id: str, rows: Sequence[Mapping[str, Any]
 
 def legacy_rows(app: App, model_path: Path, day: date, batch_id: str, at: datetime) -> list[Row]:
     """What a worker without stamping wrote: predictions, no model columns; input kept."""
-    from catboost import CatBoost
-
     slate = slate_for(day, players=PLAYERS, seed=5)
     lines = "".join(json.dumps(r) + "\n" for r in slate.rows)
     app.models.write(f"{app.settings.batch_inputs_prefix}{batch_id}/input.jsonl", lines.encode())
-    model = CatBoost()
-    model.load_model(str(model_path))
-    features = [[float(r[name]) for name in model.feature_names_] for r in slate.rows]
-    predicted = [float(p) for p in model.predict(features)]
+    predicted = [float(p) for p in regressor_predictions(model_path, slate.rows)]
     rows: list[Row] = []
     for n, (row, made) in enumerate(zip(slate.rows, predicted, strict=True)):
         points = made + 1.0 if n < 3 else made  # three rows no model reproduces

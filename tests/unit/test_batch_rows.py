@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attribution.batch_rows import (
+    MISSING_SPELLINGS,
     CheckedRows,
     check_rows,
     format_of,
@@ -87,8 +88,8 @@ def kind(value: Any) -> str:
     if isinstance(value, bool):
         return "not_number"
     if isinstance(value, str):
-        if not value.strip():
-            return "missing"
+        if value.strip() in ("", *MISSING_SPELLINGS):
+            return "missing"  # how spreadsheets spell a missing number
         try:
             number = float(value)
         except ValueError:
@@ -553,10 +554,13 @@ def test_csv_reads_label_columns_as_the_text_sent(
     data = csv_text(rows, ("f_form", "c_team", "f_pace", "t_note"))
     table = read_rows(data, "csv", source="t.csv", text_columns=text_columns(model))
     from_file = check_rows(table, interface=model, game_date=DAY)
-    # In a CSV every label is text: an integer is its digits, a blank is missing.
+    # In a CSV every label is text as written ("NA" too): an integer is its digits, a blank
+    # is missing.
     as_sent = [
         {
-            k: (None if v in CSV_NULLS else str(v) if k in LABEL_NAMES and v is not None else v)
+            k: (None if v is None else str(v))
+            if k in LABEL_NAMES
+            else (None if v in CSV_NULLS else v)
             for k, v in r.items()
         }
         for r in rows
@@ -677,19 +681,22 @@ def csv_rows(*lines: str) -> bytes:
 
 
 def test_csv_text_columns_keep_codes_as_written() -> None:
-    data = csv_rows("p1,20.5,1,07,2,0042", "p2,20.5,1,7,2,x", "p3,20.5,1,,2,y")
+    data = csv_rows(
+        "p1,20.5,1,07,2,0042", "p2,20.5,1,7,2,x", "p3,20.5,1,,2,y", "p4,20.5,1,NA,2,N/A"
+    )
     table = read_rows(data, "csv", source="t.csv", text_columns=text_columns(LABELLED))
-    assert table.column("c_team").to_pylist() == ["07", "7", None]
+    # A text cell is what the sheet shows: a blank is blank, "NA" is a category.
+    assert table.column("c_team").to_pylist() == ["07", "7", "", "NA"]
     checked = check_rows(table, interface=LABELLED, game_date=DAY)
-    assert list(checked.features["c_team"]) == ["07", "7"]
-    assert list(checked.features["t_note"]) == ["0042", "x"]
+    assert list(checked.features["c_team"]) == ["07", "7", "NA"]
+    assert list(checked.features["t_note"]) == ["0042", "x", "N/A"]
     assert [r.row_number for r in checked.rejects] == [2]
     assert "categorical feature c_team is missing" in checked.rejects[0].reason
 
     # Read as numbers, "07" would become the category "7": why the option exists.
     as_numbers = read_rows(data, "csv", source="t.csv")
     codes = check_rows(as_numbers, interface=LABELLED, game_date=DAY).features["c_team"]
-    assert list(codes) == ["7", "7"]
+    assert list(codes) == ["7", "7"]  # and "NA" a missing number
 
 
 # --- one prediction per player, line and sportsbook ----------------------------------------
