@@ -71,6 +71,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
+from attribution.batch_inputs import kept_input_name
 from attribution.batch_request import BatchRequest, RunMode, split_gs_uri
 from attribution.batch_rows import CheckedRows, check_rows, format_of, read_rows
 from attribution.bootstrap import App, build_app
@@ -82,7 +83,6 @@ from attribution.prediction_batch import (
     BatchOutcome,
     BatchPredictor,
     BatchStatus,
-    kept_input_name,
 )
 from attribution.scoring import Scores, ServedModel, score, text_columns
 from attribution.stamping import PickRules, stamp_predictions

@@ -43,11 +43,47 @@ def format_of(name: str) -> str:
     return "jsonl" if suffix in ("ndjson", "json") else suffix
 
 
-def read_rows(data: bytes, fmt: str, *, source: str, text_columns: Sequence[str] = ()) -> pa.Table:
-    """Parse rows from bytes in ``fmt`` (jsonl, csv, parquet) into an Arrow table.
+@dataclass(frozen=True)
+class UnreadableRow:
+    """An input line that is no row at all: a line that is not a JSON object, a CSV line
+    with the wrong number of fields. Its ``row_number`` follows the readable rows'."""
 
-    ``text_columns`` (a model's categorical and text features) are read from CSV as the
-    text in the cells, so a code like ``07`` is not turned into the number 7.
+    row_number: int
+    line_number: int | None
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RowsRead:
+    """A batch input's readable rows, and the lines that could not be read as rows."""
+
+    table: pa.Table
+    unreadable: tuple[UnreadableRow, ...] = ()
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_rows(data: bytes, fmt: str, *, source: str, text_columns: Sequence[str] = ()) -> pa.Table:
+    """Every row of a file that must be read whole (a ledger, results), or an error naming
+    the first line that is not a row."""
+    read = read_input_rows(data, fmt, source=source, text_columns=text_columns)
+    if read.unreadable:
+        first = read.unreadable[0]
+        raise PermanentError("unreadable_input", f"{source}: {first.reason}")
+    return read.table
+
+
+def read_input_rows(
+    data: bytes, fmt: str, *, source: str, text_columns: Sequence[str] = ()
+) -> RowsRead:
+    """Parse rows from bytes in ``fmt`` (jsonl, csv, parquet); a malformed line is kept as an
+    unreadable row, never a reason to lose the others. A UTF-8 byte order mark is skipped
+    in every text format.
+
+    ``text_columns`` (a model's categorical and text features) are read as the text in the
+    cells, so a code like ``07`` is not turned into the number 7.
     """
     try:
         if fmt == "parquet":
@@ -55,28 +91,12 @@ def read_rows(data: bytes, fmt: str, *, source: str, text_columns: Sequence[str]
 
             # One file from memory: ParquetFile skips the dataset layer of read_table, and
             # BufferReader reads without copying, unlike io.BytesIO.
-            return pq.ParquetFile(pa.BufferReader(data)).read()
+            return RowsRead(pq.ParquetFile(pa.BufferReader(data)).read())
+        data = data.removeprefix(_BOM)
         if fmt == "csv":
-            import pyarrow.csv as pacsv
-
-            table = pacsv.read_csv(
-                io.BytesIO(data),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={
-                        name: pa.string()
-                        for name in ("player_lookup", "game_date", "sportsbook", *text_columns)
-                    },
-                    # A text cell is what the spreadsheet shows: "NA" is a category (North
-                    # America), an empty cell is blank, and blank counts as missing.
-                    strings_can_be_null=False,
-                    # not "1"/"0": a number stays a number whatever else its column holds
-                    true_values=_TRUE_SPELLINGS,
-                    false_values=_FALSE_SPELLINGS,
-                ),
-            )
-            return _booleans_as_digits(table, text_columns)
+            return _read_csv(data, text_columns)
         if fmt == "jsonl":
-            return _read_jsonl(data, source=source, text_columns=text_columns)
+            return _read_jsonl(data, text_columns=text_columns)
     except PermanentError:
         raise
     except (pa.ArrowInvalid, ValueError, OSError) as exc:
@@ -84,6 +104,45 @@ def read_rows(data: bytes, fmt: str, *, source: str, text_columns: Sequence[str]
             "unreadable_input", f"{source}: cannot read {fmt} rows: {exc}"
         ) from None
     raise PermanentError("bad_input_format", f"{source}: unknown format {fmt}")
+
+
+def _read_csv(data: bytes, text_columns: Sequence[str]) -> RowsRead:
+    import pyarrow.csv as pacsv
+
+    ragged: list[tuple[int | None, str, int, int]] = []
+
+    def keep_aside(row: Any) -> str:
+        ragged.append((row.number, row.text, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        # one thread: the reader then knows each ragged line's number
+        read_options=pacsv.ReadOptions(use_threads=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=keep_aside),
+        convert_options=pacsv.ConvertOptions(
+            column_types={
+                name: pa.string()
+                for name in ("player_lookup", "game_date", "sportsbook", *text_columns)
+            },
+            # A text cell is what the spreadsheet shows: "NA" is a category (North
+            # America), an empty cell is blank, and blank counts as missing.
+            strings_can_be_null=False,
+            # not "1"/"0": a number stays a number whatever else its column holds
+            true_values=_TRUE_SPELLINGS,
+            false_values=_FALSE_SPELLINGS,
+        ),
+    )
+    unreadable = tuple(
+        UnreadableRow(
+            row_number=table.num_rows + k,
+            line_number=number,
+            text=text,
+            reason=f"line {number} has {actual} fields where the header has {expected}",
+        )
+        for k, (number, text, expected, actual) in enumerate(ragged)
+    )
+    return RowsRead(_booleans_as_digits(table, text_columns), unreadable)
 
 
 _TRUE_SPELLINGS = ["true", "True", "TRUE"]
@@ -106,33 +165,47 @@ def _booleans_as_digits(table: pa.Table, text_columns: Sequence[str]) -> pa.Tabl
     return table
 
 
-def _read_jsonl(data: bytes, *, source: str, text_columns: Sequence[str] = ()) -> pa.Table:
+def _read_jsonl(data: bytes, *, text_columns: Sequence[str] = ()) -> RowsRead:
     import pyarrow.json as pajson
 
     # Text stays text: left to itself, the reader turns "2026-03-01" into a timestamp.
     text = pa.schema([(name, pa.string()) for name in ("player_lookup", *text_columns)])
     options = pajson.ParseOptions(explicit_schema=text, unexpected_field_behavior="infer")
     try:
-        return pajson.read_json(io.BytesIO(data), parse_options=options)
+        return RowsRead(pajson.read_json(io.BytesIO(data), parse_options=options))
     except pa.ArrowInvalid:
-        pass  # mixed types in a column: fall back to Python, which keeps each value as sent
-    return rows_to_table(parse_jsonl(data, source=source))
+        pass  # a bad line, or mixed types in a column: Python keeps each value as sent
+    rows, unreadable = parse_jsonl(data)
+    return RowsRead(rows_to_table(rows), unreadable)
 
 
-def parse_jsonl(data: bytes, *, source: str) -> list[dict[str, Any]]:
-    """Each non-blank line as a JSON object, values exactly as written."""
+def parse_jsonl(data: bytes) -> tuple[list[dict[str, Any]], tuple[UnreadableRow, ...]]:
+    """Each non-blank line as a JSON object, values exactly as written; the lines that are
+    not JSON objects, aside."""
     rows: list[dict[str, Any]] = []
-    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+    bad: list[tuple[int, str, str]] = []
+    text = data.removeprefix(_BOM).decode("utf-8", "replace")
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise PermanentError(
-                "unreadable_input", f"{source}: line {number} is not JSON: {exc.msg}"
-            ) from None
-        rows.append(value if isinstance(value, dict) else {"_not_an_object": value})
-    return rows
+            bad.append((number, line, f"line {number} is not JSON: {exc.msg}"))
+            continue
+        if not isinstance(value, dict):
+            bad.append((number, line, f"line {number} is not a JSON object"))
+            continue
+        rows.append(value)
+    unreadable = tuple(
+        UnreadableRow(len(rows) + k, number, line[:_KEPT_LINE_CHARS], reason)
+        for k, (number, line, reason) in enumerate(bad)
+    )
+    return rows, unreadable
+
+
+# How much of an unreadable line is kept with its reject (the rest is named, not stored).
+_KEPT_LINE_CHARS = 10_000
 
 
 def rows_to_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:

@@ -117,7 +117,7 @@ class Settings:
     ledger_cache_seconds: float = 5.0
     model_cache_size: int = 4
     backfill_ambiguity_minutes: float = 30.0
-    batch_lease_seconds: float = 600.0
+    batch_lease_seconds: float = 30.0
 
     @property
     def object_store_kind(self) -> ObjectStoreKind:
@@ -180,5 +180,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ledger_cache_seconds=_float(env, "LEDGER_CACHE_SECONDS", 5.0),
         model_cache_size=_int(env, "MODEL_CACHE_SIZE", 4),
         backfill_ambiguity_minutes=_float(env, "BACKFILL_AMBIGUITY_MINUTES", 30.0),
-        batch_lease_seconds=_float(env, "BATCH_LEASE_SECONDS", 600.0),
+        batch_lease_seconds=_float(env, "BATCH_LEASE_SECONDS", 30.0),
     )

@@ -1,9 +1,14 @@
 """Run one prediction batch: resolve the model, predict, stamp its card, write once.
 
-Every batch leaves one ``prediction_execution_log`` row. Permanent problems (a malformed
-message, no model, a hash mismatch) are logged, recorded and acknowledged; transient ones
-(a backend down) propagate so Pub/Sub redelivers. Redelivery writes nothing twice: the
-batch's log row and the predictions' deterministic ids make every write insert-once.
+A batch id names one input (its SHA-256 is logged and claimed): a redelivery of the same
+input changes nothing, the same id with other rows is refused (``batch_id_reused``). Every
+batch is visible from before its first prediction is written: its log row says ``running``
+until the batch finishes with ``success``, ``partial`` or ``failed``. A failed batch runs
+again when its message comes again (its cause, such as no promoted model, may be fixed); a
+batch whose holder died is taken over once its short claim lease runs out, and completes
+exactly once, since every write is keyed. Permanent problems are logged, kept in
+``dead_letters`` and acknowledged; transient ones (a backend down) propagate so Pub/Sub
+redelivers.
 """
 
 from __future__ import annotations
@@ -13,21 +18,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-import pyarrow as pa
-
-from attribution.batch_claims import BatchClaims
-from attribution.batch_request import BatchRequest, parse_batch_request, split_gs_uri
-from attribution.batch_rows import (
-    CheckedRows,
-    RowReject,
-    format_of,
-    read_rows,
-    rows_to_table,
+from attribution.batch_claims import BatchClaims, Claim
+from attribution.batch_inputs import (
+    BatchInput,
+    input_rows,
+    keep_input,
+    read_batch_input,
+    reused_batch_id,
 )
-from attribution.card import ModelCard, attribution_columns, now_utc
+from attribution.batch_log import BatchCounts, BatchLog, BatchStatus, log_row
+from attribution.batch_request import BatchRequest, parse_batch_request
+from attribution.batch_rows import RowReject, RowsRead
+from attribution.card import ModelCard, now_utc
 from attribution.dead_letters import keep_dead_letter
 from attribution.deployments import ActiveModelCache
 from attribution.errors import PermanentError
@@ -37,18 +41,12 @@ from attribution.model_loading import ModelCache
 from attribution.ports import ObjectStore, Row, Warehouse
 from attribution.registry import CardRegistry
 from attribution.scoring import score_rows, text_columns
-from attribution.sql_text import sql
 from attribution.stamping import PickRules, stamp_predictions
 from attribution.tables import json_default
 
 _log = get_logger("attribution.prediction_batch")
 
-
-class BatchStatus(StrEnum):
-    SUCCESS = "success"
-    PARTIAL = "partial"
-    FAILED = "failed"
-    ALREADY_DONE = "already_done"
+__all__ = ["BatchOutcome", "BatchPredictor", "BatchStatus", "PredictionSettings"]
 
 
 @dataclass(frozen=True)
@@ -70,9 +68,18 @@ class PredictionSettings:
     inputs_prefix: str = "batches/"
 
 
-def kept_input_name(prefix: str, batch_id: str, fmt: str) -> str:
-    """Where a batch's input is kept: derived from its batch_id alone."""
-    return f"{prefix}{batch_id}/input.{fmt}"
+@dataclass(frozen=True)
+class _Run:
+    """One delivery's run of a batch."""
+
+    request: BatchRequest
+    message: PubSubMessage
+    batch_input: BatchInput
+    started_at: datetime
+    clock: float
+
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.clock) * 1000)
 
 
 class BatchPredictor:
@@ -91,6 +98,7 @@ class BatchPredictor:
     ) -> None:
         self.claims = claims
         self.warehouse = warehouse
+        self.log = BatchLog(warehouse)
         self.registry = registry
         self.active_models = active_models
         self.models = models
@@ -104,56 +112,80 @@ class BatchPredictor:
             request = parse_batch_request(message.data)
         except PermanentError as exc:
             return self._refuse_message(message, exc, started_at)
-        if self._already_logged(request.batch_id):
-            _log.info("batch already processed", extra={"batch_id": request.batch_id})
-            return BatchOutcome(request.batch_id, BatchStatus.ALREADY_DONE)
-        claim = self.claims.claim(request.batch_id) if self.claims else None
-        if claim is not None and self._already_logged(request.batch_id):
-            return BatchOutcome(request.batch_id, BatchStatus.ALREADY_DONE)
         try:
-            return self._run(request, message, started_at, clock)
+            batch_input = read_batch_input(
+                request, self.store_for, self.settings.inputs_bucket, self.settings.inputs_prefix
+            )
         except PermanentError as exc:
-            keep_dead_letter(
-                self.warehouse,
-                source="prediction_batch",
-                event_id=message.message_id,
-                error_code=exc.code,
-                error=exc.message,
-                payload=message.data,
+            return self._fail(request, message, exc, started_at, clock, input_sha256=None)
+        run = _Run(request, message, batch_input, started_at, clock)
+        done = self._done_or_refused(run)
+        if done is not None:
+            return done
+        claim = self.claims.claim(request.batch_id, batch_input.sha256) if self.claims else None
+        try:
+            done = self._done_or_refused(run)  # another delivery may have finished meanwhile
+            if done is not None:
+                return done
+            if claim is None or self.claims is None:
+                return self._run(run, claim)
+            with self.claims.held(claim):
+                return self._run(run, claim)
+        except PermanentError as exc:
+            if claim is not None and self.claims is not None:
+                self.claims.release(claim)
+            return self._fail(
+                request, message, exc, started_at, clock, input_sha256=batch_input.sha256
             )
-            self._log_batch(
-                request,
-                status=BatchStatus.FAILED,
-                error=str(exc),
-                card=None,
-                counts=(0, 0, 0),
-                started_at=started_at,
-                clock=clock,
-                message_id=message.message_id,
-            )
-            _log.error("batch failed", extra={"batch_id": request.batch_id, "error": str(exc)})
-            return BatchOutcome(request.batch_id, BatchStatus.FAILED, error=str(exc))
         except Exception:
             if claim is not None and self.claims is not None:
                 self.claims.release(claim)  # let the redelivery start at once
             raise
 
-    def _run(
-        self, request: BatchRequest, message: PubSubMessage, started_at: datetime, clock: float
-    ) -> BatchOutcome:
+    def _done_or_refused(self, run: _Run) -> BatchOutcome | None:
+        """The outcome when the batch id is already done, or names another input."""
+        batch_id = run.request.batch_id
+        logged = self.log.get(batch_id)
+        if logged is None:
+            return None
+        if logged.reused_by(run.batch_input.sha256):
+            assert logged.input_sha256 is not None
+            error = reused_batch_id(batch_id, logged.input_sha256)
+            keep_dead_letter(
+                self.warehouse,
+                source="prediction_batch",
+                event_id=run.message.message_id,
+                error_code=error.code,
+                error=error.message,
+                payload=run.message.data,
+            )
+            _log.error("batch refused", extra={"batch_id": batch_id, "error": error.message})
+            return BatchOutcome(batch_id, BatchStatus.FAILED, error=str(error))
+        if logged.status.final:
+            _log.info("batch already processed", extra={"batch_id": batch_id})
+            return BatchOutcome(batch_id, BatchStatus.ALREADY_DONE)
+        return None  # failed or unfinished: this delivery runs it (again)
+
+    def _run(self, run: _Run, claim: Claim | None) -> BatchOutcome:
+        request, batch_input = run.request, run.batch_input
+        keep_input(batch_input, self.store_for(batch_input.kept_bucket), request.batch_id)
         card = self.resolve_card(request)
         served = self.models.served(card)
         served.require_servable()
-        table, input_uri = self._input_rows(request, text_columns(served.interface))
-        checked, scores = score_rows(served, table, request.game_date)
+        read = input_rows(batch_input, request, text_columns(served.interface))
+        requested = read.table.num_rows + len(read.unreadable)
+        self.log.record(self._row(run, BatchStatus.RUNNING, card, BatchCounts(requested)))
+        checked, scores = score_rows(served, read.table, request.game_date)
         rows = stamp_predictions(
             request,
             card,
             checked,
             scores,
             rules=PickRules(self.settings.min_edge, self.settings.over_probability_threshold),
-            created_at=started_at,
+            created_at=run.started_at,
         )
+        if claim is not None:
+            claim.still_held()
         self.warehouse.insert_new_rows(
             "player_prop_predictions",
             rows,
@@ -161,31 +193,22 @@ class BatchPredictor:
             scope={"batch_id": request.batch_id, "game_date": request.game_date},
             unique_keys=True,  # check_rows rejects a repeated player, line and sportsbook
         )
-        self._write_rejects(request, checked)
+        rejects = [*checked.rejects, *_unreadable_rejects(read)]
+        self._write_rejects(request, rejects)
         status = (
             BatchStatus.FAILED
             if checked.good == 0
             else BatchStatus.PARTIAL
-            if checked.rejects
+            if rejects
             else BatchStatus.SUCCESS
         )
         error = None
-        if checked.rejects:
-            error = f"{len(checked.rejects)} of {checked.requested} rows rejected; first: " + (
-                checked.rejects[0].reason
-            )
-        counts = (checked.requested, checked.good, len(checked.rejects))
-        self._log_batch(
-            request,
-            status=status,
-            error=error,
-            card=card,
-            counts=counts,
-            started_at=started_at,
-            clock=clock,
-            message_id=message.message_id,
-            input_uri=input_uri,
-        )
+        if rejects:
+            error = f"{len(rejects)} of {requested} rows rejected; first: {rejects[0].reason}"
+        if requested == 0:
+            error = "the batch has no rows"
+        counts = BatchCounts(requested, checked.good, len(rejects))
+        self.log.record(self._row(run, status, card, counts, error=error))
         _log.info(
             "batch predicted",
             extra={
@@ -193,13 +216,36 @@ class BatchPredictor:
                 "system_id": request.system_id,
                 "status": status.value,
                 "rows_written": checked.good,
-                "rows_rejected": len(checked.rejects),
+                "rows_rejected": len(rejects),
                 "model_file_name": card.model_file_name,
                 "model_sha256": card.model_sha256,
             },
         )
         return BatchOutcome(
-            request.batch_id, status, checked.requested, checked.good, len(checked.rejects), card
+            request.batch_id, status, requested, checked.good, len(rejects), card, error
+        )
+
+    def _row(
+        self,
+        run: _Run,
+        status: BatchStatus,
+        card: ModelCard | None,
+        counts: BatchCounts,
+        *,
+        error: str | None = None,
+    ) -> Row:
+        return log_row(
+            batch_id=run.request.batch_id,
+            status=status,
+            started_at=run.started_at,
+            duration_ms=run.elapsed_ms(),
+            request=run.request,
+            card=card,
+            counts=counts,
+            error=error,
+            input_sha256=run.batch_input.sha256,
+            input_uri=run.batch_input.kept_uri,
+            message_id=run.message.message_id,
         )
 
     def resolve_card(self, request: BatchRequest) -> ModelCard:
@@ -222,35 +268,8 @@ class BatchPredictor:
             )
         return active
 
-    def _input_rows(
-        self, request: BatchRequest, text_columns: tuple[str, ...]
-    ) -> tuple[pa.Table, str]:
-        """The batch's rows, and where its input is kept (written there first if need be)."""
-        inputs = self.store_for(self.settings.inputs_bucket)
-        if request.rows is not None:
-            name = kept_input_name(self.settings.inputs_prefix, request.batch_id, "jsonl")
-            if inputs.stat(name) is None:
-                lines = "".join(
-                    json.dumps(row, default=json_default, sort_keys=True) + "\n"
-                    for row in request.rows
-                )
-                inputs.write(name, lines.encode(), content_type="application/x-ndjson")
-            return rows_to_table(request.rows), f"gs://{inputs.bucket}/{name}"
-        assert request.rows_uri is not None
-        bucket, name = split_gs_uri(request.rows_uri)
-        data = self.store_for(bucket).read(name)
-        fmt = format_of(name)
-        kept = kept_input_name(self.settings.inputs_prefix, request.batch_id, fmt)
-        if (bucket, name) != (inputs.bucket, kept) and inputs.stat(kept) is None:
-            inputs.write(kept, data)
-        table = read_rows(data, fmt, source=request.rows_uri, text_columns=text_columns)
-        return table, f"gs://{inputs.bucket}/{kept}"
-
-    def _already_logged(self, batch_id: str) -> bool:
-        return bool(self.warehouse.query(sql("execution_log_for_batch"), {"batch_id": batch_id}))
-
-    def _write_rejects(self, request: BatchRequest, checked: CheckedRows) -> None:
-        if not checked.rejects:
+    def _write_rejects(self, request: BatchRequest, rejects: list[RowReject]) -> None:
+        if not rejects:
             return
         rejected_at = now_utc()
         rows: list[Row] = [
@@ -267,7 +286,7 @@ class BatchPredictor:
                 ),
                 "rejected_at": rejected_at,
             }
-            for reject in checked.rejects
+            for reject in rejects
         ]
         self.warehouse.insert_new_rows(
             "prediction_rejects",
@@ -276,41 +295,39 @@ class BatchPredictor:
             scope={"batch_id": request.batch_id, "game_date": request.game_date},
         )
 
-    def _log_batch(
+    def _fail(
         self,
         request: BatchRequest,
-        *,
-        status: BatchStatus,
-        error: str | None,
-        card: ModelCard | None,
-        counts: tuple[int, int, int],
+        message: PubSubMessage,
+        exc: PermanentError,
         started_at: datetime,
         clock: float,
-        message_id: str | None,
-        input_uri: str | None = None,
-    ) -> None:
-        finished_at = now_utc()
-        attribution: dict[str, Any] = attribution_columns(card) if card else {}
-        row: Row = {
-            "batch_id": request.batch_id,
-            "system_id": request.system_id,
-            "game_date": request.game_date,
-            "run_mode": request.run_mode.value,
-            "status": status.value,
-            "error": error,
-            "rows_requested": counts[0],
-            "rows_written": counts[1],
-            "rows_rejected": counts[2],
-            **attribution,
-            "input_uri": input_uri or request.rows_uri,
-            "model_pin": request.pin.reference if request.pin else None,
-            "message_id": message_id,
-            "started_at": started_at,
-            "finished_at": finished_at,
-            "duration_ms": int((time.perf_counter() - clock) * 1000),
-            "logged_at": finished_at,
-        }
-        self.warehouse.insert_new_rows("prediction_execution_log", [row], key=["batch_id"])
+        *,
+        input_sha256: str | None,
+    ) -> BatchOutcome:
+        keep_dead_letter(
+            self.warehouse,
+            source="prediction_batch",
+            event_id=message.message_id,
+            error_code=exc.code,
+            error=exc.message,
+            payload=message.data,
+        )
+        self.log.record(
+            log_row(
+                batch_id=request.batch_id,
+                status=BatchStatus.FAILED,
+                started_at=started_at,
+                duration_ms=int((time.perf_counter() - clock) * 1000),
+                request=request,
+                counts=BatchCounts(0, 0, 0),
+                error=str(exc),
+                input_sha256=input_sha256,
+                message_id=message.message_id,
+            )
+        )
+        _log.error("batch failed", extra={"batch_id": request.batch_id, "error": str(exc)})
+        return BatchOutcome(request.batch_id, BatchStatus.FAILED, error=str(exc))
 
     def _refuse_message(
         self, message: PubSubMessage, exc: PermanentError, started_at: datetime
@@ -324,22 +341,34 @@ class BatchPredictor:
             payload=message.data,
         )
         batch_id = _batch_id_of(message.data)
-        if batch_id and not self._already_logged(batch_id):
-            row: Row = {
-                "batch_id": batch_id,
-                "status": BatchStatus.FAILED.value,
-                "error": str(exc),
-                "message_id": message.message_id,
-                "started_at": started_at,
-                "finished_at": now_utc(),
-                "logged_at": now_utc(),
-            }
-            self.warehouse.insert_new_rows("prediction_execution_log", [row], key=["batch_id"])
+        if batch_id and self.log.get(batch_id) is None:
+            self.log.record(
+                log_row(
+                    batch_id=batch_id,
+                    status=BatchStatus.FAILED,
+                    started_at=started_at,
+                    duration_ms=0,
+                    error=str(exc),
+                    message_id=message.message_id,
+                )
+            )
         _log.error(
             "batch message refused",
             extra={"batch_id": batch_id, "error_code": exc.code, "error": exc.message},
         )
         return BatchOutcome(batch_id, BatchStatus.FAILED, error=str(exc))
+
+
+def _unreadable_rejects(read: RowsRead) -> list[RowReject]:
+    return [
+        RowReject(
+            row_number=bad.row_number,
+            player_lookup=None,
+            reason=bad.reason,
+            raw_row={"line": bad.line_number, "text": bad.text},
+        )
+        for bad in read.unreadable
+    ]
 
 
 def _raw_row(request: BatchRequest, reject: RowReject) -> Any:

@@ -108,6 +108,7 @@ def completeness(ctx: CheckContext) -> list[CheckResult]:
     batches = ctx.query("verify_completeness")
     expected = missing = rejected = requested = 0
     failed: list[str] = []
+    unfinished: list[str] = []
     never_logged: list[str] = []
     short: list[str] = []
     history: list[str] = []
@@ -123,6 +124,11 @@ def completeness(ctx: CheckContext) -> list[CheckResult]:
             continue
         if b["status"] == "failed":
             failed.append(f"batch {b['batch_id']} failed: {b['error'] or 'no reason logged'}")
+        elif b["status"] == "running":
+            unfinished.append(
+                f"batch {b['batch_id']} started and has not finished: still running, or its "
+                f"process died ({b['rows_present']} of {b['rows_requested']} rows written)"
+            )
         want = int(b["rows_requested"] or 0) - int(b["rows_rejected"] or 0)
         requested += int(b["rows_requested"] or 0)
         rejected += int(b["rows_rejected"] or 0)
@@ -133,6 +139,8 @@ def completeness(ctx: CheckContext) -> list[CheckResult]:
             short.append(f"batch {b['batch_id']}: {b['rows_present']} of {want} rows present")
     rows_status = ctx.judge("completeness", missing + len(never_logged), max(expected, 1))
     failed_status = ctx.judge("failed_batches", len(failed), max(len(batches), 1))
+    if unfinished:  # whatever the thresholds say: its rows may be missing without a trace
+        rows_status = failed_status = Status.FAIL
     rejected_status = ctx.judge("rejected_rows", rejected, max(requested, 1))
     figures = {
         "batches": len(batches),
@@ -141,6 +149,7 @@ def completeness(ctx: CheckContext) -> list[CheckResult]:
         "rows_requested": requested,
         "rows_rejected": rejected,
         "failed_batches": len(failed),
+        "unfinished_batches": len(unfinished),
         "never_logged_batches": len(never_logged),
         "backfilled_batches": len(history),
     }
@@ -161,13 +170,16 @@ def completeness(ctx: CheckContext) -> list[CheckResult]:
         CheckResult(
             "failed_batches",
             failed_status,
-            f"{len(failed)} failed batch(es)",
-            {"failed_batches": len(failed)},
-            failed,
+            f"{len(failed)} failed batch(es)"
+            + (f", {len(unfinished)} started and not finished" if unfinished else ""),
+            {"failed_batches": len(failed), "unfinished_batches": len(unfinished)},
+            unfinished + failed,
             next_step=None
             if failed_status is Status.PASS
             else "Read the error of each failed batch; fix the cause (promote a model, fix the "
-            "input) and publish it again with a new batch_id. dead_letters keeps the message.",
+            "input) and publish the same batch again (same batch_id and rows: a failed or "
+            "unfinished batch runs again, and completes exactly once). dead_letters keeps "
+            "the message.",
         ),
         CheckResult(
             "rejected_rows",

@@ -198,20 +198,29 @@ def test_a_pubsub_event_without_a_message_is_dead_lettered(
     assert letter["error_code"] == "malformed_event"
 
 
-def test_a_failed_batch_redelivered_later_is_not_run_again(make_world: Any, slate: Slate) -> None:
-    """A batch logged as failed stays failed: its id is spent, so a fix needs a new batch_id."""
+def test_a_failed_batch_runs_again_once_its_cause_is_fixed(make_world: Any, slate: Slate) -> None:
+    """No model was promoted: the batch fails. Promote one and send the same batch again (the
+    same id and rows): it runs, completely, once; a third delivery changes nothing."""
     world = make_world(promote=False)
-    data = request("b-once", slate.rows).encode()
+    data = request("b-again", slate.rows).encode()
     assert publish(world.app, data).ok
+    failed = the_log(world.app, "b-again")
+    assert failed["status"] == "failed" and "no_model" in failed["error"]
+    assert failed["input_sha256"]  # the input it failed on
     world.app.ledger.promote("catboost_v9", world.old)
     world.app.batch_predictor().active_models.forget()
-    assert publish(world.app, data).ok  # a new message id, the same batch
-    assert the_log(world.app, "b-once")["status"] == "failed"
-    assert predictions(world.app, "b-once") == []
-    assert len(dead_letters(world.app)) == 1
 
-    assert publish(world.app, request("b-once-fixed", slate.rows).encode()).ok
-    assert the_log(world.app, "b-once-fixed")["status"] == "success"
+    assert publish(world.app, data).ok  # a new message id, the same batch
+    done = the_log(world.app, "b-again")
+    assert (done["status"], done["rows_written"], done["error"]) == ("success", 40, None)
+    assert done["input_sha256"] == failed["input_sha256"]
+    assert len(predictions(world.app, "b-again")) == 40
+    assert len(log_rows(world.app, "b-again")) == 1
+    assert [d["error_code"] for d in dead_letters(world.app)] == ["no_model"]
+
+    assert publish(world.app, data).ok
+    assert len(predictions(world.app, "b-again")) == 40
+    assert the_log(world.app, "b-again")["logged_at"] == done["logged_at"]
 
 
 def test_claim_check_helpers_write_where_the_function_reads(

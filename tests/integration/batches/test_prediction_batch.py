@@ -310,18 +310,18 @@ def test_the_same_batch_twice_at_once_from_two_threads_writes_once(
     app = world.app
     predictor = app.batch_predictor()
     both_checked = threading.Barrier(2)
-    check = predictor._already_logged
+    check = predictor._done_or_refused
 
     first_check = threading.local()
 
-    def racing_check(batch_id: str) -> bool:
-        done = check(batch_id)
+    def racing_check(run: Any) -> Any:
+        done = check(run)
         if not getattr(first_check, "passed", False):
             first_check.passed = True
             both_checked.wait(timeout=30)
         return done
 
-    monkeypatch.setattr(predictor, "_already_logged", racing_check)
+    monkeypatch.setattr(predictor, "_done_or_refused", racing_check)
     event = batch_event(request("b-race", _with_one_bad_row(slate)), message_id="m-race")
     statuses: list[int] = []
 
@@ -334,7 +334,7 @@ def test_the_same_batch_twice_at_once_from_two_threads_writes_once(
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(statuses) == [200, 500]
-    monkeypatch.setattr(predictor, "_already_logged", check)
+    monkeypatch.setattr(predictor, "_done_or_refused", check)
     assert post(function_client, event, binary=False) == 200  # the redelivery: already done
 
     written = predictions(app, "b-race")
