@@ -44,7 +44,7 @@ resource "google_cloudfunctions2_function" "model_upload" {
 
   depends_on = [
     google_project_iam_member.gcs_agent_publishes_events,
-    google_project_iam_member.function_event_receiver,
+    google_project_iam_member.model_upload_receives_events,
   ]
 }
 
@@ -83,8 +83,6 @@ resource "google_cloudfunctions2_function" "prediction_batch" {
     retry_policy          = "RETRY_POLICY_RETRY"
     service_account_email = google_service_account.function["prediction_batch"].email
   }
-
-  depends_on = [google_project_iam_member.function_event_receiver]
 }
 
 resource "google_cloudfunctions2_function" "verifier" {
@@ -144,14 +142,12 @@ resource "google_cloudfunctions2_function" "verifier" {
     }
   }
 
-  depends_on = [
-    google_project_iam_member.function_event_receiver,
-    google_secret_manager_secret_iam_member.verifier_reads_alert_secret,
-  ]
+  depends_on = [google_secret_manager_secret_iam_member.verifier_reads_alert_secret]
 }
 
 # The verifier's HTTP entry point (verify_http), for a run on demand by someone allowed to
-# invoke it: same folder, same service account, no trigger.
+# invoke it (verifier_http_invokers, never the public) from where verifier_http_ingress lets
+# requests in (internal only by default): same folder, same service account, no trigger.
 resource "google_cloudfunctions2_function" "verifier_http" {
   count = var.verifier_http_enabled ? 1 : 0
 
@@ -176,7 +172,7 @@ resource "google_cloudfunctions2_function" "verifier_http" {
     min_instance_count               = 0
     max_instance_request_concurrency = 1
     timeout_seconds                  = var.functions.verifier.timeout_seconds
-    ingress_settings                 = "ALLOW_ALL"
+    ingress_settings                 = var.verifier_http_ingress
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.function["verifier"].email
     environment_variables            = local.verifier_environment
@@ -191,8 +187,6 @@ resource "google_cloudfunctions2_function" "verifier_http" {
       }
     }
   }
-
-  #checkov:skip=CKV_GCP_124:Called from operators' machines with an identity token; run.invoker is granted only to verifier_http_invokers, never allUsers.
 
   depends_on = [google_secret_manager_secret_iam_member.verifier_reads_alert_secret]
 }

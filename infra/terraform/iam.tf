@@ -1,5 +1,6 @@
-# One service account per function, with only what that function does. Each is also the
-# identity its Eventarc trigger invokes it with (event receiver + run.invoker on itself).
+# One service account per function, with only what that function does. access.json says what
+# each needs and why; tests/integration/test_terraform.py renders every binding in this folder
+# and holds it against that file. Each account is also the identity its trigger invokes it with.
 resource "google_service_account" "function" {
   for_each = local.function_names
 
@@ -10,16 +11,92 @@ resource "google_service_account" "function" {
   depends_on = [google_project_service.required]
 }
 
-# ------------------------------------------------------------------ BigQuery: every function
-# writes rows through MERGE from a short-lived staging table it creates in the dataset
-# (dataEditor on the dataset, nothing elsewhere) and runs query jobs (jobUser on the project).
+# access.json shaped into grants: table by table, and each function's staging-table condition.
+module "access" {
+  source = "./modules/access"
 
-resource "google_bigquery_dataset_iam_member" "function_writes_dataset" {
-  for_each = google_service_account.function
+  access_file = "${path.module}/access.json"
+  project_id  = var.project_id
+  dataset_id  = google_bigquery_dataset.attribution.dataset_id
+}
 
+locals {
+  # Custom role ids take letters, digits, _ and . only.
+  role_prefix = replace(var.name_prefix, "-", "_")
+}
+
+# ------------------------------------------------------------------ BigQuery
+# Per table, never on the dataset: the verifier cannot touch model_cards or the predictions,
+# and no function can drop or alter a table (writers get rows, not tables).
+
+# Write rows: load jobs, MERGE and UPDATE need get, getData and updateData on the target.
+# Unlike roles/bigquery.dataEditor: no tables.delete, no tables.update (schema, expiration).
+resource "google_project_iam_custom_role" "bigquery_row_writer" {
+  role_id     = "${local.role_prefix}rowWriter"
+  title       = "Model attribution: write rows of a table"
+  description = "Insert, merge and update rows of the tables it is granted on; never delete or alter a table."
+  permissions = [
+    "bigquery.tables.get",
+    "bigquery.tables.getData",
+    "bigquery.tables.updateData",
+  ]
+}
+
+resource "google_bigquery_table_iam_member" "function_writes_table" {
+  for_each = module.access.table_writes
+
+  project    = var.project_id
   dataset_id = google_bigquery_dataset.attribution.dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = each.value.member
+  table_id   = each.value.table
+  role       = google_project_iam_custom_role.bigquery_row_writer.name
+  member     = google_service_account.function[each.value.function].member
+
+  depends_on = [google_bigquery_table.table]
+}
+
+# Read the other tables (and views) a function queries. A plain view is read with its
+# reader's own access to the tables under it: access.json lists those too.
+resource "google_bigquery_table_iam_member" "function_reads_table" {
+  for_each = module.access.table_reads
+
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.attribution.dataset_id
+  table_id   = each.value.table
+  role       = "roles/bigquery.dataViewer"
+  member     = google_service_account.function[each.value.function].member
+
+  depends_on = [google_bigquery_table.table, google_bigquery_table.view]
+}
+
+# The warehouse adapter stages rows in a table staging_<table>_<uuid> it creates in the
+# dataset, merges from it and deletes it (access.json, bigquery_staging). Its names are not
+# known in advance, so this is a project binding limited by an IAM condition: the dataset
+# itself (to create a table in it) and the function's own staging tables, nothing else.
+resource "google_project_iam_custom_role" "bigquery_staging" {
+  role_id     = "${local.role_prefix}stagingTables"
+  title       = "Model attribution: staging tables"
+  description = "Create, load, read and delete the short-lived staging tables rows are merged from."
+  permissions = [
+    "bigquery.tables.create",
+    "bigquery.tables.delete",
+    "bigquery.tables.get",
+    "bigquery.tables.getData",
+    "bigquery.tables.updateData",
+  ]
+}
+
+resource "google_project_iam_member" "function_stages_rows" {
+  for_each = module.access.staging_conditions
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.bigquery_staging.name
+  member  = google_service_account.function[each.key].member
+
+  condition {
+    title       = "own-staging-tables"
+    description = "The dataset (to create tables) and staging_<table>_* of the tables ${each.key} writes."
+    expression  = each.value
+  }
 }
 
 resource "google_project_iam_member" "function_runs_queries" {
@@ -32,22 +109,27 @@ resource "google_project_iam_member" "function_runs_queries" {
 
 # ------------------------------------------------------------------ Storage
 
-# All three read the models bucket: models and their metadata (upload, prediction), and the
-# bucket against the registry (verifier).
+# Models are read where they are: prediction reads the models its cards name and claim-check
+# inputs anywhere in the bucket, the verifier checks the objects cards name.
 resource "google_storage_bucket_iam_member" "function_reads_models" {
-  for_each = google_service_account.function
+  for_each = toset(["prediction_batch", "verifier"])
 
   bucket = google_storage_bucket.models.name
   role   = "roles/storage.objectViewer"
-  member = each.value.member
+  member = google_service_account.function[each.key].member
 }
 
-resource "google_storage_bucket_iam_member" "verifier_reads_cards" {
-  count = local.separate_cards ? 1 : 0
-
-  bucket = google_storage_bucket.cards[0].name
+# The upload function reads only what it was told landed under the models prefix.
+resource "google_storage_bucket_iam_member" "model_upload_reads_models" {
+  bucket = google_storage_bucket.models.name
   role   = "roles/storage.objectViewer"
-  member = google_service_account.function["verifier"].member
+  member = google_service_account.function["model_upload"].member
+
+  condition {
+    title       = "models-folder-only"
+    description = "Uploaded models only."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.models.name}/objects/${var.models_prefix}\")"
+  }
 }
 
 # Writes are confined to a folder by an IAM condition. objectUser, not objectCreator: a
@@ -94,12 +176,11 @@ resource "google_pubsub_topic_iam_member" "model_upload_announces_cards" {
 
 # ------------------------------------------------------------------ triggers
 
-resource "google_project_iam_member" "function_event_receiver" {
-  for_each = google_service_account.function
-
+# Only a Cloud Storage trigger needs its identity to receive events; Pub/Sub triggers do not.
+resource "google_project_iam_member" "model_upload_receives_events" {
   project = var.project_id
   role    = "roles/eventarc.eventReceiver"
-  member  = each.value.member
+  member  = google_service_account.function["model_upload"].member
 }
 
 locals {
@@ -120,6 +201,7 @@ resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_function" {
   member   = google_service_account.function[each.key].member
 }
 
+# verifier_http_invokers refuses allUsers and allAuthenticatedUsers (variables.tf).
 resource "google_cloud_run_v2_service_iam_member" "verifier_http_invoker" {
   for_each = var.verifier_http_enabled ? toset(var.verifier_http_invokers) : toset([])
 
@@ -130,7 +212,10 @@ resource "google_cloud_run_v2_service_iam_member" "verifier_http_invoker" {
   member   = each.value
 }
 
-# Cloud Storage publishes the bucket's events to Pub/Sub for Eventarc.
+# Cloud Storage publishes the bucket's events for Eventarc to a topic Eventarc creates with
+# the model_upload trigger, so it cannot be granted on that topic beforehand, and Pub/Sub IAM
+# conditions cannot name one: Eventarc requires this on the project (access.json,
+# service_agents.storage). It is the only project-wide publisher grant.
 data "google_storage_project_service_account" "gcs" {
   project = var.project_id
 }

@@ -37,7 +37,7 @@ output "functions" {
 }
 
 output "verifier_http_url" {
-  description = "URL of the HTTP verifier (null unless verifier_http_enabled); call it with an identity token."
+  description = "URL of the HTTP verifier (null unless verifier_http_enabled); call it with an identity token, from where verifier_http_ingress lets requests in (the project's networks by default)."
   value       = var.verifier_http_enabled ? google_cloudfunctions2_function.verifier_http[0].url : null
 }
 

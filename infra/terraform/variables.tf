@@ -196,9 +196,32 @@ variable "verifier_http_enabled" {
 }
 
 variable "verifier_http_invokers" {
-  description = "Members allowed to call the HTTP verifier (e.g. group:oncall@example.com); it never allows allUsers."
+  description = "Members allowed to call the HTTP verifier (user:, group:, serviceAccount: or domain:, e.g. group:oncall@example.com); never allUsers or allAuthenticatedUsers."
   type        = list(string)
   default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for member in var.verifier_http_invokers : !contains(["allusers", "allauthenticatedusers"], lower(trimspace(member)))])
+    error_message = "verifier_http_invokers must not hold allUsers or allAuthenticatedUsers: the HTTP verifier is never public."
+  }
+
+  validation {
+    condition     = alltrue([for member in var.verifier_http_invokers : can(regex("^(user|group|serviceAccount|domain):[^\\s:]+$", member))])
+    error_message = "verifier_http_invokers takes user:, group:, serviceAccount: or domain: members, e.g. group:oncall@example.com."
+  }
+}
+
+variable "verifier_http_ingress" {
+  description = "Where the HTTP verifier takes requests from: ALLOW_INTERNAL_ONLY (the project's VPC networks and Google services), ALLOW_INTERNAL_AND_GCLB, or ALLOW_ALL (any network; every caller still needs run.invoker)."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+  nullable    = false
+
+  validation {
+    condition     = contains(["ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB", "ALLOW_ALL"], var.verifier_http_ingress)
+    error_message = "verifier_http_ingress must be ALLOW_INTERNAL_ONLY, ALLOW_INTERNAL_AND_GCLB or ALLOW_ALL."
+  }
 }
 
 # ------------------------------------------------------------------ verification and alerts

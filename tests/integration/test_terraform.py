@@ -3,24 +3,36 @@
 terraform fmt checks the layout; python-hcl2 parses every .tf file, and the functions, topics,
 environment variables, tables and schedule are compared with functions/manifest.json, the
 Settings defaults, the variables the code reads (found by attribution.env_reads) and
-schemas/bigquery. The provider-free module that reads schemas/bigquery is evaluated by
-``terraform console`` itself. Without terraform those two tests skip, except under CI=true.
+schemas/bigquery. The provider-free modules (the one that reads schemas/bigquery, the one that
+shapes access.json into grants) and the variable validations are evaluated by ``terraform
+console`` itself; without terraform those tests skip, except under CI=true.
+
+IAM: every binding of the root module is rendered, one per resource instance, by evaluating
+its HCL here (an evaluator over python-hcl2's parse tree, with the provider's computed
+attributes made up as Google forms them), under the defaults and with every option on. The
+set of grants must equal what access.json, the written table of what each function needs,
+implies: nothing beyond it, every need met. access.json is in turn held against the code:
+each table it says a function writes or reads is one the function's modules write or query.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 import hcl2
 import pytest
 import sqlglot
+from lark import Token, Tree
 from sqlglot import exp
 
 from attribution.config import Settings
@@ -33,6 +45,7 @@ from attribution.verification.request import parse_verification_request
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO / "infra" / "terraform"
 SCHEMA_MODULE = TERRAFORM_DIR / "modules" / "bigquery_schema"
+ACCESS_MODULE = TERRAFORM_DIR / "modules" / "access"
 SCHEMAS = REPO / "schemas" / "bigquery"
 FUNCTION_RESOURCES = {
     "model_upload": "model_upload",
@@ -127,8 +140,10 @@ def test_terraform_fmt_is_clean(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def console(expression: str, tmp_path: Path, variables: dict[str, str]) -> Any:
-    """Evaluate ``jsonencode(expression)`` in the provider-free schema module."""
+def console(
+    expression: str, tmp_path: Path, variables: dict[str, str], module: Path = SCHEMA_MODULE
+) -> Any:
+    """Evaluate ``jsonencode(expression)`` in a provider-free module (the schema module)."""
     args = [terraform_binary(), "console"]
     for key, value in variables.items():
         args += ["-var", f"{key}={value}"]
@@ -138,7 +153,7 @@ def console(expression: str, tmp_path: Path, variables: dict[str, str]) -> Any:
         input=f"jsonencode({expression})\n",
         capture_output=True,
         text=True,
-        cwd=SCHEMA_MODULE,
+        cwd=module,
         env=_terraform_env(tmp_path),
         timeout=120,
     )
@@ -332,6 +347,16 @@ def _schema_files() -> set[str]:
     return {p.stem for p in SCHEMAS.glob("*.json")} - {"tables"}
 
 
+def _views() -> dict[str, set[str]]:
+    """View => the tables its query reads."""
+    views = {}
+    for path in (SCHEMAS / "views").glob("*.sql"):
+        tree = sqlglot.parse_one(path.read_text(), read="bigquery")
+        ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+        views[path.stem] = {t.name for t in tree.find_all(exp.Table)} - ctes - {path.stem}
+    return views
+
+
 def test_every_schema_file_becomes_a_table_with_its_layout(
     schema_module: dict[str, Any], terraform: dict[str, Any]
 ) -> None:
@@ -394,32 +419,1007 @@ def test_scheduled_requests_are_accepted_by_the_verifier(
     assert len(default(terraform, "verification_schedules")) == 3
 
 
-def _members(terraform: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for rtype, named in terraform["resource"].items():
-        if rtype.endswith("_iam_member"):
-            for name, body in named.items():
-                yield rtype, name, body
+# --------------------------------------------------------------------------- HCL, evaluated
+#
+# Terraform itself is not needed to know what the IAM resources grant: their expressions are
+# evaluated here, over python-hcl2's parse tree, as Terraform would (for the part of the
+# language this folder uses; anything else fails loudly). Provider-computed attributes (a
+# service account's email, a topic's id) are made up the way Google forms them.
 
 
-def test_one_service_account_per_function_and_no_broad_roles(terraform: dict[str, Any]) -> None:
-    accounts = resource(terraform, "google_service_account", "function")
-    assert accounts["for_each"] == "${local.function_names}"
+class HclError(Exception):
+    """What Terraform would refuse too: a regex without a match, a missing key..."""
+
+
+class UnresolvedError(Exception):
+    """A reference this evaluator is given no value for."""
+
+
+@dataclass
+class Block:
+    type: str
+    labels: tuple[str, ...]
+    attributes: dict[str, Tree]
+    blocks: list[Block]
+
+
+def _parts(node: Tree) -> list[Any]:
+    """Children, without line breaks and comments."""
+    return [
+        c for c in node.children if not (isinstance(c, Tree) and c.data == "new_line_or_comment")
+    ]
+
+
+def _subtrees(node: Tree) -> list[Tree]:
+    return [c for c in _parts(node) if isinstance(c, Tree)]
+
+
+def _label(node: Any) -> str:
+    if isinstance(node, Token):
+        return str(node)
+    if node.data == "string":
+        return "".join(str(p.children[0]) for p in _subtrees(node))
+    return _label(node.children[0])
+
+
+def _body(body: Tree) -> tuple[dict[str, Tree], list[Block]]:
+    attributes: dict[str, Tree] = {}
+    blocks: list[Block] = []
+    for item in _subtrees(body):
+        if item.data == "attribute":
+            name, _, expression = _parts(item)
+            attributes[_label(name)] = expression
+        elif item.data == "block":
+            head = [c for c in _parts(item) if not (isinstance(c, Token) and c.type == "LBRACE")]
+            inner = next(c for c in head if isinstance(c, Tree) and c.data == "body")
+            labels = tuple(_label(c) for c in head[: head.index(inner)])
+            nested_attributes, nested_blocks = _body(inner)
+            blocks.append(Block(labels[0], labels[1:], nested_attributes, nested_blocks))
+    return attributes, blocks
+
+
+def parse_blocks(path: Path) -> list[Block]:
+    tree = hcl2.parses_to_tree(path.read_text())
+    return _body(_subtrees(tree)[0])[1]
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def _unescape(text: str) -> str:
+    text = text.replace("$${", "${").replace("%%{", "%{")
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), text)
+
+
+def _for_items(collection: Any) -> list[tuple[Any, Any]]:
+    if isinstance(collection, Mapping):
+        return [(k, collection[k]) for k in sorted(collection)]
+    if isinstance(collection, frozenset):
+        return [(v, v) for v in sorted(collection)]
+    if isinstance(collection, list):
+        return list(enumerate(collection))
+    raise HclError(f"cannot iterate over {collection!r}")
+
+
+def _regex(pattern: str, text: str) -> Any:
+    found = re.search(pattern, text)
+    if found is None:
+        raise HclError(f"pattern {pattern!r} does not match {text!r}")
+    if found.groupdict():
+        return found.groupdict()
+    return list(found.groups()) if found.groups() else found.group(0)
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    if len(old) > 1 and old.startswith("/") and old.endswith("/"):
+        return re.sub(old[1:-1], re.sub(r"\$(\d)", r"\\\1", new), text)
+    return text.replace(old, new)
+
+
+def _coalesce(*values: Any) -> Any:
+    for value in values:
+        if value is not None and value != "":
+            return value
+    raise HclError("coalesce: no non-null, non-empty argument")
+
+
+def _flatten(value: Any) -> list[Any]:
+    if isinstance(value, list | tuple):
+        return [item for element in value for item in _flatten(element)]
+    return [value]
+
+
+def _merge(*maps: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for mapping in maps:
+        merged.update(mapping)
+    return merged
+
+
+FUNCTIONS: dict[str, Any] = {
+    "alltrue": all,
+    "anytrue": any,
+    "coalesce": _coalesce,
+    "concat": lambda *ls: [x for lst in ls for x in lst],
+    "contains": lambda xs, x: x in xs,
+    "file": lambda path: Path(path).read_text(),
+    "flatten": _flatten,
+    "join": lambda sep, xs: sep.join(xs),
+    "jsondecode": json.loads,
+    "keys": sorted,
+    "length": len,
+    "lower": str.lower,
+    "merge": _merge,
+    "regex": _regex,
+    "replace": _replace,
+    "startswith": str.startswith,
+    "strcontains": lambda s, sub: sub in s,
+    "tolist": list,
+    "toset": frozenset,
+    "tostring": str,
+    "trimspace": str.strip,
+    "upper": str.upper,
+    "values": lambda m: [m[k] for k in sorted(m)],
+}
+_BINARY: dict[str, Any] = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "%": lambda a, b: a % b,
+    "&&": lambda a, b: bool(a) and bool(b),
+    "||": lambda a, b: bool(a) or bool(b),
+}
+
+
+class Lazy(Mapping[str, Any]):
+    """A mapping whose values are computed when first read (locals, resource attributes)."""
+
+    def __init__(self, what: str, names: Iterator[str] | list[str], compute: Any) -> None:
+        self.what = what
+        self.names = list(names)
+        self.compute = compute
+        self.cache: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.cache:
+            self.cache[name] = self.compute(name)
+        return self.cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"<{self.what}: {', '.join(self.names)}>"
+
+
+def evaluate(node: Any, scope: Mapping[str, Any]) -> Any:
+    """The value of an expression tree, names looked up in ``scope``."""
+    kind = node.data
+    parts = _parts(node)
+    trees = _subtrees(node)
+    if kind in ("expr_term", "interpolation"):
+        return evaluate(trees[0], scope)
+    if kind == "int_lit":
+        return int(parts[0])
+    if kind == "float_lit":
+        return float(parts[0])
+    if kind == "literal_value":
+        return {"true": True, "false": False, "null": None}[str(parts[0])]
+    if kind == "string":
+        return "".join(
+            _unescape(str(p.children[0]))
+            if isinstance(p.children[0], Token)
+            else _text(evaluate(p.children[0], scope))
+            for p in trees
+        )
+    if kind == "tuple":
+        return [evaluate(t, scope) for t in trees]
+    if kind == "object":
+        return {_key(e, scope): evaluate(_subtrees(e)[1], scope) for e in trees}
+    if kind == "identifier":
+        name = str(parts[0])
+        if name not in scope:
+            raise UnresolvedError(name)
+        return scope[name]
+    if kind == "get_attr_expr_term":
+        value = evaluate(trees[0], scope)
+        name = _label(_subtrees(trees[1])[0])
+        return _index(value, name)
+    if kind == "index_expr_term":
+        value, index = evaluate(trees[0], scope), trees[1]
+        if index.data == "braces_index":
+            return _index(value, evaluate(_subtrees(index)[0], scope))
+        return _index(value, int(str(_parts(index)[1])))
+    if kind == "function_call":
+        return _call(node, scope)
+    if kind == "unary_op":
+        operator, operand = str(parts[0]), evaluate(trees[0], scope)
+        return (not operand) if operator == "!" else -operand
+    if kind == "binary_op":
+        left, term = trees
+        operator, right = _parts(term)
+        return _BINARY[str(_parts(operator)[0])](evaluate(left, scope), evaluate(right, scope))
+    if kind == "conditional":
+        condition, when_true, when_false = trees
+        return evaluate(when_true if evaluate(condition, scope) else when_false, scope)
+    if kind in ("for_tuple_expr", "for_object_expr"):
+        return _for(node, scope)
+    raise NotImplementedError(f"HCL {kind} is not evaluated here: {node}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, str | int | float):
+        raise HclError(f"cannot interpolate {value!r}")
+    return str(value)
+
+
+def _key(element: Tree, scope: Mapping[str, Any]) -> str:
+    key = _subtrees(_subtrees(element)[0])[0]
+    term = _subtrees(key)[0] if key.data == "expr_term" else key
+    if term.data == "identifier":
+        return str(_parts(term)[0])
+    return str(evaluate(key, scope))
+
+
+def _index(value: Any, key: Any) -> Any:
+    try:
+        return value[key]
+    except (KeyError, IndexError, TypeError):
+        raise HclError(f"no {key!r} in {value!r}") from None
+
+
+def _call(node: Tree, scope: Mapping[str, Any]) -> Any:
+    trees = _subtrees(node)
+    name = _label(trees[0])
+    arguments = _subtrees(trees[1]) if len(trees) > 1 else []
+    expand = len(trees) > 1 and any(
+        isinstance(c, Token) and c.type == "ELLIPSIS" for c in trees[1].children
+    )
+    if name == "can":
+        try:
+            evaluate(arguments[0], scope)
+        except HclError:
+            return False
+        return True
+    if name == "try":
+        for argument in arguments:
+            try:
+                return evaluate(argument, scope)
+            except HclError:
+                continue
+        raise HclError("try: no argument could be evaluated")
+    if name not in FUNCTIONS:
+        raise NotImplementedError(f"HCL function {name}() is not evaluated here")
+    values = [evaluate(a, scope) for a in arguments]
+    if expand:
+        values = values[:-1] + list(values[-1])
+    try:
+        return FUNCTIONS[name](*values)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise HclError(f"{name}: {exc}") from None
+
+
+def _for(node: Tree, scope: Mapping[str, Any]) -> Any:
+    trees = _subtrees(node)
+    intro = _subtrees(trees[0])
+    names = [_label(t) for t in intro if t.data == "identifier"]
+    collection = evaluate(intro[-1], scope)
+    condition = trees[-1] if trees[-1].data == "for_cond" else None
+    grouped = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in node.children)
+    body = trees[1 : len(trees) - (1 if condition is not None else 0)]
+    results: list[tuple[Any, Any]] = []
+    for key, value in _for_items(collection):
+        bound = {names[0]: value} if len(names) == 1 else {names[0]: key, names[1]: value}
+        inner = ChainMap(bound, dict(scope))
+        if condition is not None and not evaluate(_subtrees(condition)[0], inner):
+            continue
+        results.append(
+            (evaluate(body[0], inner), evaluate(body[1], inner))
+            if node.data == "for_object_expr"
+            else (None, evaluate(body[0], inner))
+        )
+    if node.data == "for_tuple_expr":
+        return [value for _, value in results]
+    if grouped:
+        groups: dict[str, list[Any]] = {}
+        for key, value in results:
+            groups.setdefault(key, []).append(value)
+        return groups
+    built: dict[str, Any] = {}
+    for key, value in results:
+        if key in built:
+            raise HclError(f"duplicate key {key!r} in a for expression")
+        built[key] = value
+    return built
+
+
+# --------------------------------------------------------------------------- the root module
+
+
+PROJECT_NUMBER = "123456789012"
+
+
+def _computed(rtype: str, attrs: Mapping[str, Any], project: str) -> dict[str, Any]:
+    """Attributes the provider fills in, formed as Google forms them."""
+    if rtype == "google_service_account":
+        email = f"{attrs['account_id']}@{project}.iam.gserviceaccount.com"
+        return {"email": email, "member": f"serviceAccount:{email}"}
+    if rtype == "google_pubsub_topic":
+        return {"id": f"projects/{project}/topics/{attrs['name']}"}
+    if rtype == "google_secret_manager_secret":
+        return {"id": f"projects/{project}/secrets/{attrs['secret_id']}"}
+    if rtype == "google_project_iam_custom_role":
+        name = f"projects/{project}/roles/{attrs['role_id']}"
+        return {"id": name, "name": name}
+    return {}
+
+
+DATA = {
+    "google_project": {"this": {"number": PROJECT_NUMBER}},
+    "google_storage_project_service_account": {
+        "gcs": {
+            "email_address": f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
+        }
+    },
+}
+
+
+def module_blocks(directory: Path) -> list[Block]:
+    return [b for p in sorted(directory.glob("*.tf")) for b in parse_blocks(p)]
+
+
+def variable_values(blocks: list[Block], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The module's variables: the given values, else the defaults."""
+    declared = {b.labels[0]: b for b in blocks if b.type == "variable"}
+    unknown = set(given) - set(declared)
+    assert not unknown, f"no such variables: {unknown}"
+    return {
+        name: given[name] if name in given else evaluate(b.attributes["default"], {})
+        for name, b in declared.items()
+        if name in given or "default" in b.attributes
+    }
+
+
+def local_values(blocks: list[Block], scope: Mapping[str, Any]) -> Lazy:
+    trees = {n: t for b in blocks if b.type == "locals" for n, t in b.attributes.items()}
+    return Lazy("local", trees, lambda n: evaluate(trees[n], scope))
+
+
+def module_outputs(directory: Path, inputs: Mapping[str, Any]) -> Lazy:
+    """A provider-free child module's outputs, for these inputs."""
+    blocks = module_blocks(directory)
+    scope: dict[str, Any] = {
+        "var": variable_values(blocks, inputs),
+        "path": {"module": str(directory)},
+    }
+    scope["local"] = local_values(blocks, scope)
+    outputs = {b.labels[0]: b.attributes["value"] for b in blocks if b.type == "output"}
+    return Lazy("output", outputs, lambda n: evaluate(outputs[n], scope))
+
+
+class RootModule:
+    """The root module's blocks, evaluated for one set of variable values."""
+
+    # modules/bigquery_schema reads the schema folder with fileset(): terraform console
+    # evaluates it (test_every_schema_file_becomes_a_table_with_its_layout); here, its keys.
+    STUBS: ClassVar[dict[str, Any]] = {
+        "bigquery_schema": {
+            "tables": {t: {} for t in _schema_files()},
+            "views": {v: "" for v in _views()},
+        }
+    }
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self.blocks = module_blocks(TERRAFORM_DIR)
+        self.variables = variable_values(self.blocks, variables)
+        self.resources = {
+            (b.labels[0], b.labels[1]): b for b in self.blocks if b.type == "resource"
+        }
+        calls = {b.labels[0]: b for b in self.blocks if b.type == "module"}
+        self.scope: dict[str, Any] = {
+            "var": self.variables,
+            "path": {"module": str(TERRAFORM_DIR), "root": str(TERRAFORM_DIR)},
+            "data": DATA,
+            "module": Lazy("module", calls, lambda n: self.call(calls[n])),
+        }
+        self.scope["local"] = local_values(self.blocks, self.scope)
+        for rtype in {rtype for rtype, _ in self.resources}:
+            names = [name for t, name in self.resources if t == rtype]
+            self.scope[rtype] = Lazy(rtype, names, lambda n, t=rtype: self.value(t, n))
+
+    def call(self, call: Block) -> Any:
+        name = call.labels[0]
+        if name in self.STUBS:
+            return self.STUBS[name]
+        source = evaluate(call.attributes["source"], {})
+        inputs = {
+            k: evaluate(t, self.scope)
+            for k, t in call.attributes.items()
+            if k not in ("source", "depends_on", "providers")
+        }
+        return module_outputs(TERRAFORM_DIR / source, inputs)
+
+    def instances(self, rtype: str, name: str) -> dict[Any, dict[str, Any]]:
+        """Each instance's ``each``/``count`` scope, by its key (None when single)."""
+        block = self.resources[(rtype, name)]
+        if "for_each" in block.attributes:
+            items = _for_items(evaluate(block.attributes["for_each"], self.scope))
+            return {k: {"each": {"key": k, "value": v}} for k, v in items}
+        if "count" in block.attributes:
+            count = evaluate(block.attributes["count"], self.scope)
+            return {i: {"count": {"index": i}} for i in range(count)}
+        return {None: {}}
+
+    def attributes(self, block: Block, env: Mapping[str, Any]) -> Lazy:
+        scope = ChainMap(dict(env), self.scope)
+        computed: dict[str, Any] = {}
+
+        def attribute(attr: str) -> Any:
+            if attr in block.attributes:
+                return evaluate(block.attributes[attr], scope)
+            if not computed:
+                configured = Lazy("attrs", block.attributes, attribute)
+                computed.update(_computed(block.type, configured, self.variables["project_id"]))
+            if attr in computed:
+                return computed[attr]
+            raise UnresolvedError(f"{block.type}: {attr}")
+
+        return Lazy("attrs", block.attributes, attribute)
+
+    def value(self, rtype: str, name: str) -> Any:
+        """What ``rtype.name`` refers to: an instance, or a map or list of them."""
+        block = self.resources[(rtype, name)]
+        resource = Block(rtype, block.labels, block.attributes, block.blocks)
+        instances = {
+            k: self.attributes(resource, env) for k, env in self.instances(rtype, name).items()
+        }
+        if "for_each" in block.attributes:
+            return instances
+        if "count" in block.attributes:
+            return [instances[i] for i in range(len(instances))]
+        return instances[None]
+
+
+class Grant(NamedTuple):
+    member: str
+    role: str
+    on: str  # "<kind> <resource>", e.g. "table ds.model_cards"
+    condition: str | None = None
+
+
+IAM_TARGETS = {
+    "google_project_iam_member": lambda a: f"project {a['project']}",
+    "google_bigquery_dataset_iam_member": lambda a: f"dataset {a['dataset_id']}",
+    "google_bigquery_table_iam_member": lambda a: f"table {a['dataset_id']}.{a['table_id']}",
+    "google_storage_bucket_iam_member": lambda a: f"bucket {a['bucket']}",
+    "google_pubsub_topic_iam_member": lambda a: f"topic {a['topic']}",
+    "google_secret_manager_secret_iam_member": lambda a: f"secret {a['secret_id'].split('/')[-1]}",
+    "google_cloud_run_v2_service_iam_member": lambda a: f"service {a['name']}",
+}
+
+
+def rendered_grants(module: RootModule) -> set[Grant]:
+    """Every IAM binding the root module makes, one per resource instance."""
+    grants: set[Grant] = set()
+    for (rtype, name), block in module.resources.items():
+        if not re.search(r"_iam_(member|binding|policy)$", rtype):
+            continue
+        assert rtype in IAM_TARGETS, f"{rtype}.{name}: teach rendered_grants this kind of binding"
+        for env in module.instances(rtype, name).values():
+            attrs = module.attributes(block, env)
+            condition = None
+            for nested in block.blocks:
+                if nested.type == "condition":
+                    condition = module.attributes(nested, env)["expression"]
+            grants.add(Grant(attrs["member"], attrs["role"], IAM_TARGETS[rtype](attrs), condition))
+    return grants
+
+
+def _role(module: RootModule, name: str) -> str:
+    role: str = module.value("google_project_iam_custom_role", name)["name"]
+    return role
+
+
+# --------------------------------------------------------------------------- access.json
+
+
+ACCESS = json.loads((TERRAFORM_DIR / "access.json").read_text())
+FUNCTIONS_ACCESS: dict[str, Any] = ACCESS["functions"]
+STORAGE_ROLES = {"read": "roles/storage.objectViewer", "write": "roles/storage.objectUser"}
+PUBLIC = ("allUsers", "allAuthenticatedUsers")
+
+
+def staging_condition(project: str, dataset: str, tables: list[str]) -> str:
+    return " || ".join(
+        [f'resource.name == "projects/{project}/datasets/{dataset}"']
+        + [
+            f'resource.name.startsWith("projects/{project}/datasets/{dataset}/tables/staging_{t}_")'
+            for t in tables
+        ]
+    )
+
+
+def cel_allows(condition: str, resource_name: str) -> bool:
+    """The IAM condition (clauses of ``resource.name`` joined by ||) for one resource name."""
+    allowed = False
+    for clause in condition.split(" || "):
+        equal = re.fullmatch(r'resource\.name == "([^"]*)"', clause)
+        prefix = re.fullmatch(r'resource\.name\.startsWith\("([^"]*)"\)', clause)
+        if equal:
+            allowed |= resource_name == equal.group(1)
+        else:
+            assert prefix, f"unexpected clause {clause!r}"
+            allowed |= resource_name.startswith(prefix.group(1))
+    return allowed
+
+
+def expected_grants(module: RootModule) -> set[Grant]:
+    """What access.json says each principal needs, for the module's variable values."""
+    v = module.variables
+    project, dataset = v["project_id"], v["dataset_id"]
+    member = {
+        f: module.value("google_service_account", "function")[f]["member"] for f in FUNCTIONS_ACCESS
+    }
+    models_bucket = v["models_bucket"] or f"{project}-models"
+    buckets = {
+        "models": [models_bucket],
+        "cards": [v["cards_bucket"] or models_bucket],
+        "batch_input_buckets": list(v["batch_input_buckets"]),
+    }
+    secrets = module.value("google_secret_manager_secret", "alert")
+    writer, staging = _role(module, "bigquery_row_writer"), _role(module, "bigquery_staging")
+    name_of = {
+        f: module.value("google_cloudfunctions2_function", f)["name"] for f in FUNCTIONS_ACCESS
+    }
+    grants: set[Grant] = set()
+    for f, need in FUNCTIONS_ACCESS.items():
+        writes, reads = sorted(need["bigquery"]["writes"]), sorted(need["bigquery"]["reads"])
+        grants |= {Grant(member[f], writer, f"table {dataset}.{t}") for t in writes}
+        grants |= {
+            Grant(member[f], "roles/bigquery.dataViewer", f"table {dataset}.{t}")
+            for t in reads
+            if t not in writes
+        }
+        if writes:
+            condition = staging_condition(project, dataset, writes)
+            grants.add(Grant(member[f], staging, f"project {project}", condition))
+        if writes or reads:
+            grants.add(Grant(member[f], "roles/bigquery.jobUser", f"project {project}"))
+        for store in need["storage"]:
+            prefix = v[store["prefix"]] if store["prefix"] else None
+            for bucket in buckets[store["bucket"]]:
+                condition = (
+                    f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}")'
+                    if prefix
+                    else None
+                )
+                grants.add(
+                    Grant(member[f], STORAGE_ROLES[store["access"]], f"bucket {bucket}", condition)
+                )
+        grants |= {
+            Grant(member[f], "roles/pubsub.publisher", f"topic {v[f'{topic}_topic']}")
+            for topic in need["publishes"]
+        }
+        grants |= {
+            Grant(
+                member[f], "roles/secretmanager.secretAccessor", f"secret {secrets[s]['secret_id']}"
+            )
+            for s in need["secrets"]
+        }
+        grants.add(Grant(member[f], "roles/run.invoker", f"service {name_of[f]}"))
+        if need["trigger"] == "storage":
+            grants.add(Grant(member[f], "roles/eventarc.eventReceiver", f"project {project}"))
+    if v["verifier_http_enabled"]:
+        http = module.value("google_cloudfunctions2_function", "verifier_http")[0]["name"]
+        grants |= {
+            Grant(m, "roles/run.invoker", f"service {http}") for m in v["verifier_http_invokers"]
+        }
+    agents = ACCESS["service_agents"]
+    assert agents["storage"]["publishes"] == "project"
+    gcs = DATA["google_storage_project_service_account"]["gcs"]["email_address"]
+    grants.add(Grant(f"serviceAccount:{gcs}", "roles/pubsub.publisher", f"project {project}"))
+    assert agents["pubsub"]["publishes"] == "dead_letter_topics"
+    pubsub = f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
+    for topic in module.scope["local"]["topics"].values():
+        grants.add(Grant(pubsub, "roles/pubsub.publisher", f"topic {topic}-dead-letter"))
+    return grants
+
+
+SCENARIOS = {
+    "defaults": {"project_id": "proj-x"},
+    "everything on": {
+        "project_id": "proj-y",
+        "name_prefix": "att-",
+        "dataset_id": "attribution_ds",
+        "models_bucket": "models-b",
+        "models_prefix": "incoming/",
+        "cards_bucket": "cards-b",
+        "cards_prefix": "card-json/",
+        "batch_inputs_prefix": "kept/",
+        "batch_input_buckets": ["rows-a", "rows-b"],
+        "verifier_http_enabled": True,
+        "verifier_http_invokers": ["group:oncall@example.com", "user:ops@example.com"],
+        "model_cards_topic": "cards-topic",
+    },
+}
+
+
+@pytest.fixture(scope="module", params=list(SCENARIOS))
+def root_module(request: pytest.FixtureRequest) -> RootModule:
+    return RootModule(SCENARIOS[request.param])
+
+
+def test_the_access_module_shapes_access_json_into_grants(tmp_path: Path) -> None:
+    """modules/access, evaluated by terraform console and by this file's evaluator alike."""
+    variables = {
+        "access_file": str(TERRAFORM_DIR / "access.json"),
+        "project_id": "proj-x",
+        "dataset_id": "ds_y",
+    }
+    ours = module_outputs(ACCESS_MODULE, variables)
+    theirs = console(
+        "{ table_writes = local.table_writes, table_reads = local.table_reads,"
+        " staging_conditions = local.staging_conditions }",
+        tmp_path,
+        variables,
+        ACCESS_MODULE,
+    )
+    assert theirs == {name: ours[name] for name in theirs}
+    writes = {f: sorted(n["bigquery"]["writes"]) for f, n in FUNCTIONS_ACCESS.items()}
+    reads = {f: sorted(n["bigquery"]["reads"]) for f, n in FUNCTIONS_ACCESS.items()}
+    assert theirs["table_writes"] == {
+        f"{f}/{t}": {"function": f, "table": t} for f, ts in writes.items() for t in ts
+    }
+    assert theirs["table_reads"] == {
+        f"{f}/{t}": {"function": f, "table": t}
+        for f, ts in reads.items()
+        for t in ts
+        if t not in writes[f]
+    }
+    assert theirs["staging_conditions"] == {
+        f: staging_condition("proj-x", "ds_y", ts) for f, ts in writes.items() if ts
+    }
+
+
+# --------------------------------------------------------------------------- IAM vs access.json
+
+
+def test_every_binding_is_a_need_in_access_json_and_every_need_is_granted(
+    root_module: RootModule,
+) -> None:
+    granted, needed = rendered_grants(root_module), expected_grants(root_module)
+    beyond = sorted(granted - needed)
+    unmet = sorted(needed - granted)
+    assert not beyond and not unmet, (
+        "granted beyond access.json:\n  "
+        + "\n  ".join(map(str, beyond))
+        + "\nneeded but not granted:\n  "
+        + "\n  ".join(map(str, unmet))
+    )
+
+
+def test_the_verifier_can_write_neither_cards_nor_predictions(root_module: RootModule) -> None:
+    verifier = root_module.value("google_service_account", "function")["verifier"]["member"]
+    project, dataset = root_module.variables["project_id"], root_module.variables["dataset_id"]
+    read_only = {"roles/bigquery.dataViewer", "roles/bigquery.jobUser"}
+    for table in ("model_cards", "player_prop_predictions"):
+        assert table not in FUNCTIONS_ACCESS["verifier"]["bigquery"]["writes"]
+        for grant in rendered_grants(root_module):
+            if grant.member != verifier:
+                continue
+            if grant.on == f"table {dataset}.{table}":
+                assert grant.role in read_only, grant
+            if grant.condition and grant.on == f"project {project}":
+                base = f"projects/{project}/datasets/{dataset}/tables"
+                assert not cel_allows(grant.condition, f"{base}/{table}")
+                assert not cel_allows(grant.condition, f"{base}/staging_{table}_0f3a")
+
+
+def test_staging_grants_reach_only_the_functions_own_staging_tables(
+    root_module: RootModule,
+) -> None:
+    project, dataset = root_module.variables["project_id"], root_module.variables["dataset_id"]
+    staging = _role(root_module, "bigquery_staging")
+    accounts = root_module.value("google_service_account", "function")
+    tables = _schema_files()
+    for f, need in FUNCTIONS_ACCESS.items():
+        (grant,) = [
+            g
+            for g in rendered_grants(root_module)
+            if g.role == staging and g.member == accounts[f]["member"]
+        ]
+        base = f"projects/{project}/datasets/{dataset}"
+        assert grant.condition is not None
+        assert cel_allows(grant.condition, base)  # tables.create is checked on the dataset
+        for table in tables:
+            writes = table in need["bigquery"]["writes"]
+            assert not cel_allows(grant.condition, f"{base}/tables/{table}"), (f, table)
+            assert cel_allows(grant.condition, f"{base}/tables/staging_{table}_9e1c") == writes
+        assert not cel_allows(grant.condition, f"projects/{project}/datasets/other_ds")
+        assert not cel_allows(grant.condition, f"projects/{project}/datasets/other_ds/tables/x")
+
+
+def test_custom_roles_write_rows_and_staging_tables_and_nothing_more() -> None:
+    module = RootModule(SCENARIOS["defaults"])
+    writer = module.value("google_project_iam_custom_role", "bigquery_row_writer")
+    assert set(writer["permissions"]) == {
+        "bigquery.tables.get",
+        "bigquery.tables.getData",
+        "bigquery.tables.updateData",
+    }  # no tables.delete, tables.update or setIamPolicy: a writer cannot drop or alter a table
+    staging = module.value("google_project_iam_custom_role", "bigquery_staging")
+    assert set(staging["permissions"]) == set(writer["permissions"]) | {
+        "bigquery.tables.create",
+        "bigquery.tables.delete",
+    }
+    for role in (writer, staging):
+        assert re.fullmatch(r"[a-zA-Z0-9_.]{3,64}", role["role_id"]), role["role_id"]
+
+
+def test_no_principal_is_public_and_no_role_is_broad(root_module: RootModule) -> None:
     broad = {
         "roles/owner",
         "roles/editor",
         "roles/viewer",
         "roles/bigquery.admin",
+        "roles/bigquery.dataEditor",
+        "roles/bigquery.dataOwner",
         "roles/storage.admin",
+        "roles/pubsub.admin",
+        "roles/pubsub.editor",
     }
-    project_roles = set()
-    for rtype, name, body in _members(terraform):
-        assert body["role"] not in broad, (rtype, name)
-        if rtype == "google_project_iam_member":
-            project_roles.add(body["role"])
-    assert project_roles == {
-        "roles/bigquery.jobUser",
-        "roles/eventarc.eventReceiver",
-        "roles/pubsub.publisher",  # the Cloud Storage service agent, for the bucket's events
+    for grant in rendered_grants(root_module):
+        assert grant.role not in broad, grant
+        assert grant.member not in PUBLIC, grant
+        assert not grant.on.startswith("dataset"), grant  # per table, never the whole dataset
+
+
+def test_the_storage_agent_publishes_and_nothing_else(root_module: RootModule) -> None:
+    """Its one grant: pubsub.publisher, on the project, as access.json says and why (the
+    transport topic of a Cloud Storage trigger is Eventarc's, made with the trigger)."""
+    gcs = "serviceAccount:" + DATA["google_storage_project_service_account"]["gcs"]["email_address"]
+    grants = rendered_grants(root_module)
+    assert [g for g in grants if g.member == gcs] == [
+        Grant(gcs, "roles/pubsub.publisher", f"project {root_module.variables['project_id']}")
+    ]
+    project_publishers = {
+        g.member
+        for g in grants
+        if g.role == "roles/pubsub.publisher" and g.on.startswith("project")
     }
-    gcs_agent = resource(terraform, "google_project_iam_member", "gcs_agent_publishes_events")
-    assert "google_storage_project_service_account" in gcs_agent["member"]
+    assert project_publishers == {gcs}
+    assert "Eventarc" in ACCESS["service_agents"]["storage"]["why"]
+
+
+def test_one_service_account_per_function_invoked_by_its_own_trigger(
+    root_module: RootModule,
+) -> None:
+    accounts = root_module.value("google_service_account", "function")
+    assert set(accounts) == set(FUNCTION_RESOURCES) == set(FUNCTIONS_ACCESS)
+    assert len({a["member"] for a in accounts.values()}) == len(accounts)
+    receivers = {
+        g.member for g in rendered_grants(root_module) if g.role == "roles/eventarc.eventReceiver"
+    }
+    assert receivers == {accounts["model_upload"]["member"]}  # Pub/Sub triggers need none
+    for key, spec in function_specs().items():
+        trigger = "storage" if spec.trigger_bucket_env else "pubsub"
+        assert FUNCTIONS_ACCESS[key]["trigger"] == trigger, key
+
+
+# --------------------------------------------------------------------------- access.json vs code
+
+
+def test_access_json_names_real_tables_and_every_table_has_a_writer(
+    terraform: dict[str, Any],
+) -> None:
+    tables, views = _schema_files(), _views()
+    written: set[str] = set()
+    for f, need in FUNCTIONS_ACCESS.items():
+        writes, reads = set(need["bigquery"]["writes"]), set(need["bigquery"]["reads"])
+        assert writes <= tables, (f, writes - tables)  # views are not written
+        assert reads <= tables | set(views), (f, reads - tables - set(views))
+        for view in reads & set(views):  # a plain view's reader needs the tables under it
+            assert views[view] <= reads, (f, view, views[view] - reads)
+        for store in need["storage"]:
+            assert store["access"] in STORAGE_ROLES and store["why"], store
+        assert set(need["publishes"]) <= set(terraform["locals"]["topics"]), need["publishes"]
+        written |= writes
+    elsewhere = set(ACCESS["written_elsewhere"])
+    assert not written & elsewhere
+    unowned = sorted(tables - written - elsewhere)
+    assert not unowned, (
+        f"tables no function writes: add them to access.json written_elsewhere: {unowned}"
+    )
+
+
+_WRITE_CALLS = re.compile(r"\.(insert_new_rows|insert_rows|update_rows)\(")
+_TABLE_REFERENCE = re.compile(r"\b(?:FROM|JOIN)\s+`?(?:[\w-]+\.)*(\w+)`?", re.IGNORECASE)
+
+
+def code_tables(function: str) -> tuple[set[str], set[str]]:
+    """Tables the function's code can write and read: every table named in a module of its
+    import graph that calls a write method, and every table its SQL (``sql/*.sql`` named by
+    those modules, or inline) selects from, views widened to the tables under them. A bound
+    from above: a module imported is not a method called."""
+    spec = function_specs()[function]
+    package = PackageSource.at(package_root())
+    graph = function_graph(spec.source, package)
+    sources = [Path(package.files[m]).read_text() for m in graph.modules]
+    sources.append(Path(spec.source).read_text())
+    known = _schema_files() | set(_views())
+    queries = {p.stem: p.read_text() for p in (package_root() / "sql").glob("*.sql")}
+    writes: set[str] = set()
+    reads: set[str] = set()
+    for source in sources:
+        constants = {
+            n.value
+            for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        }
+        if _WRITE_CALLS.search(source):
+            writes |= constants & _schema_files()
+        for text in [queries[c] for c in constants if c in queries] + list(constants):
+            reads |= {t for t in _TABLE_REFERENCE.findall(text) if t in known}
+    for view, under in _views().items():
+        if view in reads:
+            reads |= under
+    return writes, reads
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS_ACCESS))
+def test_every_need_in_access_json_is_in_the_functions_code(function: str) -> None:
+    writes, reads = code_tables(function)
+    need = FUNCTIONS_ACCESS[function]["bigquery"]
+    assert set(need["writes"]) <= writes, set(need["writes"]) - writes
+    assert set(need["reads"]) <= reads, set(need["reads"]) - reads
+    spec = function_specs()[function]
+    assert bool(spec.trigger_bucket_env) == (FUNCTIONS_ACCESS[function]["trigger"] == "storage")
+
+
+# What a function's import graph names but it never calls, table by table: the graph is a
+# bound from above (a module imported is not every method of it called).
+IMPORTED_NOT_CALLED = {
+    "writes": {
+        "model_cards": "CardRegistry.register: all import the registry; model_upload calls it",
+        "model_upload_rejects": "CardRegistry.record_reject, likewise",
+        "model_deployments": "DeploymentLedger.promote: attribution promote's",
+        "schema_migrations": "migrate: the embedded warehouse's",
+    },
+    "reads": {
+        "model_upload_rejects": "CardRegistry.rejects: attribution cards'",
+        "model_deployments": "bootstrap imports the ledger for all; the upload reads none",
+        "schema_migrations": "migrate: the embedded warehouse's",
+    },
+}
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS_ACCESS))
+def test_every_table_the_functions_code_names_is_in_access_json_or_explained(
+    function: str,
+) -> None:
+    """A table new to a function's code (a new query, a new write) fails here until
+    access.json has it: the grant follows from there."""
+    writes, reads = code_tables(function)
+    need = FUNCTIONS_ACCESS[function]["bigquery"]
+    unexplained_writes = writes - set(need["writes"]) - set(IMPORTED_NOT_CALLED["writes"])
+    unexplained_reads = reads - set(need["reads"]) - set(IMPORTED_NOT_CALLED["reads"])
+    assert not unexplained_writes, f"{function} writes these: add them to access.json"
+    assert not unexplained_reads, f"{function} reads these: add them to access.json"
+
+
+# --------------------------------------------------------------------------- the HTTP verifier
+
+
+def _validations(variable: str) -> list[dict[str, Tree]]:
+    (declared,) = [
+        b
+        for p in sorted(TERRAFORM_DIR.glob("*.tf"))
+        for b in parse_blocks(p)
+        if b.type == "variable" and b.labels == (variable,)
+    ]
+    return [b.attributes for b in declared.blocks if b.type == "validation"]
+
+
+def refused_by(variable: str, value: Any) -> list[str]:
+    """The error messages of the variable's validations that refuse ``value``."""
+    return [
+        evaluate(v["error_message"], {})
+        for v in _validations(variable)
+        if not evaluate(v["condition"], {"var": {variable: value}})
+    ]
+
+
+def test_the_http_verifier_is_internal_unless_configured_otherwise(
+    terraform: dict[str, Any],
+) -> None:
+    service = block(
+        resource(terraform, "google_cloudfunctions2_function", "verifier_http"), "service_config"
+    )
+    runs_as = ACCESS["verifier_http"]["runs_as"]
+    assert f'google_service_account.function["{runs_as}"]' in service["service_account_email"]
+    assert service["ingress_settings"] == "${var.verifier_http_ingress}"
+    assert default(terraform, "verifier_http_ingress") == "ALLOW_INTERNAL_ONLY"
+    for name in FUNCTION_RESOURCES.values():
+        function = resource(terraform, "google_cloudfunctions2_function", name)
+        assert block(function, "service_config")["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
+    for allowed in ("ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB", "ALLOW_ALL"):
+        assert not refused_by("verifier_http_ingress", allowed)
+    for wrong in ("ALLOW_EVERYTHING", "allow_all", "", "INTERNAL"):
+        assert refused_by("verifier_http_ingress", wrong), wrong
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        [],
+        ["group:oncall@example.com"],
+        ["user:ops@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"],
+        ["domain:example.com"],
+    ],
+)
+def test_http_verifier_invokers_take_named_members(members: list[str]) -> None:
+    assert not refused_by("verifier_http_invokers", members)
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        ["allUsers"],
+        ["allAuthenticatedUsers"],
+        ["group:oncall@example.com", "allUsers"],
+        [" allusers "],
+        ["ALLAUTHENTICATEDUSERS"],
+    ],
+)
+def test_http_verifier_invokers_refuse_the_public(members: list[str]) -> None:
+    errors = refused_by("verifier_http_invokers", members)
+    assert any("never public" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("members", [["oncall@example.com"], ["group:"], ["user:a b@example.com"]])
+def test_http_verifier_invokers_refuse_untyped_members(members: list[str]) -> None:
+    assert refused_by("verifier_http_invokers", members)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "refused"),
+    [
+        ("verifier_http_invokers", '["allUsers"]', True),
+        ("verifier_http_invokers", '["allAuthenticatedUsers"]', True),
+        ("verifier_http_invokers", '["group:oncall@example.com"]', False),
+        ("verifier_http_ingress", "ALLOW_ALL", False),
+        ("verifier_http_ingress", "EVERYWHERE", True),
+    ],
+)
+def test_terraform_itself_agrees_with_the_validations(
+    tmp_path: Path, variable: str, value: str, refused: bool
+) -> None:
+    """The same validations run by ``terraform console`` (variables.tf alone: no provider)."""
+    binary = terraform_binary()
+    shutil.copy(TERRAFORM_DIR / "variables.tf", tmp_path / "variables.tf")
+    result = subprocess.run(
+        [binary, "console", "-var", "project_id=p", "-var", f"{variable}={value}"],
+        check=False,
+        input=f"var.{variable}\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_terraform_env(tmp_path),
+        timeout=120,
+    )
+    # console reports an invalid -var value as an error, and exits 0 all the same.
+    assert ("Invalid value for variable" in result.stderr) == refused, result.stderr
+    python = json.loads(value) if value.startswith("[") else value
+    assert bool(refused_by(variable, python)) == refused
