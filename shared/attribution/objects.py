@@ -30,13 +30,98 @@ class StoredObject:
         return PurePosixPath(self.name).name
 
 
-def safe_object_name(name: str) -> str:
-    """Reject names that are empty, absolute, or climb out of the bucket with ``..``."""
-    if not name or name.startswith("/") or any(c in name for c in "\\\x00\r\n"):
-        raise PermanentError("unsafe_object_name", f"object name {name!r} is not a safe bucket key")
-    parts = PurePosixPath(name).parts
-    if any(part in ("..", ".") for part in parts):
+# --- names: the rules GCS applies, checked the same way on every store -----------------------
+#
+# https://cloud.google.com/storage/docs/naming-buckets and /naming-objects. A name GCS would
+# refuse is ``bad_bucket_name`` / ``bad_object_name``; an object name GCS would take but that
+# could climb out of a folder on a file system (``..`` or ``.`` segments, a leading ``/``, a
+# backslash, control characters) is ``unsafe_object_name``, refused on every store too, so a
+# name means the same object on the local bucket and on GCS.
+
+MAX_OBJECT_NAME_BYTES = 1024
+_BUCKET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+_SHOWN = 80  # characters of a refused name quoted back in the message
+
+
+def _shown(name: str) -> str:
+    """The name for a message: quoted, and cut short when it is long."""
+    return repr(name) if len(name) <= _SHOWN else f"{name[:_SHOWN]!r}... ({len(name)} characters)"
+
+
+def _bad_bucket(name: str, problem: str) -> PermanentError:
+    return PermanentError(
+        "bad_bucket_name", f"bucket name {_shown(name)} is not a GCS bucket name: {problem}"
+    )
+
+
+def check_bucket_name(name: object) -> str:
+    """``name`` if GCS would accept it as a bucket name, else PermanentError saying why."""
+    if not isinstance(name, str):
+        raise PermanentError("bad_bucket_name", f"bucket name must be text, not {name!r}")
+    if not 3 <= len(name) <= (222 if "." in name else 63):
+        limit = "3-222 characters with dots" if "." in name else "3-63 characters"
+        raise _bad_bucket(name, f"{len(name)} characters, not {limit}")
+    odd = sorted(set(name) - _BUCKET_CHARS)
+    if odd:
+        shown = "".join(odd[:10])
+        raise _bad_bucket(
+            name, f"only lowercase letters, digits, '-', '_' and '.' are allowed, not {shown!r}"
+        )
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        raise _bad_bucket(name, "must start and end with a letter or a digit")
+    components = name.split(".")
+    if any(not c for c in components):
+        raise _bad_bucket(name, "has an empty dot-separated component ('..')")
+    if any(len(c) > 63 for c in components):
+        raise _bad_bucket(name, "a dot-separated component is longer than 63 characters")
+    if len(components) == 4 and all(c.isdigit() for c in components):
+        raise _bad_bucket(name, "must not be an IP address in dotted-decimal notation")
+    if name.startswith("goog"):
+        raise _bad_bucket(name, "must not begin with 'goog'")
+    if "google" in name.replace("0", "o"):
+        raise _bad_bucket(name, "must not contain 'google' or a close misspelling of it")
+    return name
+
+
+def check_object_name(name: object) -> str:
+    """``name`` if it is a GCS object name that stays inside its bucket, else PermanentError."""
+    if not isinstance(name, str):
+        raise PermanentError("bad_object_name", f"object name must be text, not {name!r}")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
         raise PermanentError(
-            "unsafe_object_name", f"object name {name!r} would escape the bucket folder"
+            "bad_object_name", f"object name {_shown(name)} is not valid Unicode text"
+        ) from None
+    if not 1 <= size <= MAX_OBJECT_NAME_BYTES:
+        raise PermanentError(
+            "bad_object_name",
+            f"object name {_shown(name)} is {size} bytes in UTF-8: GCS takes 1-1024",
+        )
+    if "\r" in name or "\n" in name:
+        raise PermanentError(
+            "bad_object_name", f"object name {_shown(name)} contains a carriage return or line feed"
+        )
+    if name in (".", ".."):
+        raise PermanentError("bad_object_name", f"object name {name!r} is not allowed by GCS")
+    if name.startswith(".well-known/acme-challenge/"):
+        raise PermanentError(
+            "bad_object_name",
+            f"object name {_shown(name)} is under .well-known/acme-challenge/, which GCS refuses",
+        )
+    if name.startswith("/") or "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise PermanentError(
+            "unsafe_object_name",
+            f"object name {_shown(name)} is not a safe bucket key "
+            "(a leading '/', a backslash or a control character)",
+        )
+    if any(part in ("..", ".") for part in name.split("/")):
+        raise PermanentError(
+            "unsafe_object_name", f"object name {_shown(name)} would escape the bucket folder"
         )
     return name
+
+
+def safe_object_name(name: str) -> str:
+    """The same check as ``check_object_name`` (its older name)."""
+    return check_object_name(name)

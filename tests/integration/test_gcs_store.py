@@ -76,8 +76,16 @@ def test_missing_object_is_a_permanent_error_naming_it(store: GcsStore) -> None:
     assert f"gs://{store.bucket}/models/missing.cbm" in caught.value.message
 
 
-@pytest.mark.parametrize("name", ["", "/etc/passwd", "models/../secrets", "a\\b"])
-def test_unsafe_names_are_refused_before_any_request(store: GcsStore, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("", "bad_object_name"),
+        ("/etc/passwd", "unsafe_object_name"),
+        ("models/../secrets", "unsafe_object_name"),
+        ("a\\b", "unsafe_object_name"),
+    ],
+)
+def test_unsafe_names_are_refused_before_any_request(store: GcsStore, name: str, code: str) -> None:
     with pytest.raises(PermanentError) as caught:
         store.write(name, b"x")
-    assert caught.value.code == "unsafe_object_name"
+    assert caught.value.code == code

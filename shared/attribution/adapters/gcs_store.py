@@ -20,7 +20,7 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 
 from attribution.adapters.google_errors import transient_errors
 from attribution.errors import PermanentError
-from attribution.objects import StoredObject, safe_object_name
+from attribution.objects import StoredObject, check_bucket_name, check_object_name
 
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 
@@ -72,7 +72,9 @@ class GcsStore:
         timeout: float = 60.0,
         retry_timeout: float = 120.0,
     ) -> None:
-        self.bucket = bucket
+        # Names are held to GCS's own rules before any request: a refused name never reaches
+        # the backend (nor a URL path, where ``..`` could mean something else).
+        self.bucket = check_bucket_name(bucket)
         self.project = project
         self.timeout = timeout
         # Calls are retried on 429/5xx/connection errors for up to ``retry_timeout`` seconds
@@ -98,7 +100,7 @@ class GcsStore:
         )
 
     def read(self, name: str) -> bytes:
-        safe_object_name(name)
+        check_object_name(name)
         with transient_errors(f"reading {self._uri(name)}"):
             try:
                 data: bytes = (
@@ -113,7 +115,7 @@ class GcsStore:
         return data
 
     def stat(self, name: str) -> StoredObject | None:
-        safe_object_name(name)
+        check_object_name(name)
         with transient_errors(f"reading the metadata of {self._uri(name)}"):
             blob = self._bucket().get_blob(name, timeout=self.timeout, retry=self._retry)
         return None if blob is None else self._stored(blob)
@@ -126,7 +128,7 @@ class GcsStore:
         content_type: str = "application/octet-stream",
         metadata: Mapping[str, str] | None = None,
     ) -> StoredObject:
-        safe_object_name(name)
+        check_object_name(name)
         blob = self._bucket().blob(name)
         if metadata:
             blob.metadata = {str(k): str(v) for k, v in metadata.items()}
@@ -158,7 +160,7 @@ class GcsStore:
         return self._conditional_upload(name, data, content_type, None, generation=int(generation))
 
     def delete_if_generation(self, name: str, generation: str) -> bool:
-        safe_object_name(name)
+        check_object_name(name)
         with transient_errors(f"deleting {self._uri(name)}"):
             try:
                 self._bucket().blob(name).delete(
@@ -177,7 +179,7 @@ class GcsStore:
         *,
         generation: int,
     ) -> StoredObject | None:
-        safe_object_name(name)
+        check_object_name(name)
         blob = self._bucket().blob(name)
         if metadata:
             blob.metadata = {str(k): str(v) for k, v in metadata.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -13,9 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from attribution.errors import PermanentError
-from attribution.objects import StoredObject, safe_object_name
+from attribution.logs import get_logger
+from attribution.objects import StoredObject, check_bucket_name, check_object_name
 
 _META_DIR = ".object-metadata"
+# A file name is at most 255 bytes on the usual file systems; the metadata sidecar adds ".json".
+_MAX_SEGMENT_BYTES = 250
+_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.tmp")  # a write in progress (``_atomic_write``)
+_log = get_logger("attribution.local_bucket")
 _locks: dict[Path, threading.RLock] = {}
 _locks_guard = threading.Lock()
 
@@ -28,37 +34,76 @@ def _lock_for(root: Path) -> threading.RLock:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # A name of its own length, so any object name that fits the folder fits its temporary.
+    temporary = path.with_name(f".{uuid.uuid4().hex}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
 
 
 class LocalBucket:
-    """Objects under ``root/<bucket>/``; each write makes a new generation, like GCS."""
+    """Objects under ``root/<bucket>/``; each write makes a new generation, like GCS.
+
+    Bucket and object names are held to the rules GCS applies (``attribution.objects``), and
+    every path is resolved (symlinks followed) and refused unless it stays inside its bucket
+    folder, which itself must stay inside ``root``.
+    """
 
     def __init__(self, root: Path, bucket: str) -> None:
+        check_bucket_name(bucket)
         self.bucket = bucket
-        self.root = (root / bucket).resolve()
+        base = root.resolve()
+        folder = base / bucket
+        self.root = self._inside_base(base, folder)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root = self._inside_base(base, folder)  # resolved again once it exists
         self._lock = _lock_for(self.root)
 
-    def _path(self, name: str) -> Path:
-        safe_object_name(name)
-        path = (self.root / name).resolve()
-        if not path.is_relative_to(self.root) or _META_DIR in path.relative_to(self.root).parts:
+    def _inside_base(self, base: Path, folder: Path) -> Path:
+        resolved = folder.resolve()
+        if resolved.parent != base:
             raise PermanentError(
-                "unsafe_object_name", f"object name {name!r} would escape the bucket folder"
+                "unsafe_bucket",
+                f"bucket folder {folder} resolves to {resolved}, outside the buckets folder "
+                f"{base}: a bucket folder must not be a link out of it",
+            )
+        return resolved
+
+    def _escapes(self, name: str) -> PermanentError:
+        return PermanentError(
+            "unsafe_object_name",
+            f"object name {name!r} (gs://{self.bucket}/{name}) would escape the bucket folder: "
+            "it resolves outside it, through a link",
+        )
+
+    def _path(self, name: str) -> Path:
+        check_object_name(name)
+        if any(len(part.encode()) > _MAX_SEGMENT_BYTES for part in name.split("/")):
+            raise PermanentError(
+                "object_name_too_long",
+                f"object name {name[:80]!r}... has a path segment over {_MAX_SEGMENT_BYTES} "
+                "bytes: GCS takes it, a file system folder cannot (use the gcs object store)",
+            )
+        path = (self.root / name).resolve()
+        if path == self.root or not path.is_relative_to(self.root):
+            raise self._escapes(name)
+        if _META_DIR in path.relative_to(self.root).parts:
+            raise PermanentError(
+                "unsafe_object_name", f"object name {name!r} is inside the metadata folder"
             )
         return path
 
     def _meta_path(self, name: str) -> Path:
-        return self.root / _META_DIR / f"{name}.json"
+        meta_root = self.root / _META_DIR
+        path = (meta_root / f"{name}.json").resolve()
+        if not path.is_relative_to(meta_root.resolve()):
+            raise self._escapes(name)
+        return path
 
     def read(self, name: str) -> bytes:
         path = self._path(name)
         try:
             return path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise PermanentError(
                 "object_not_found", f"gs://{self.bucket}/{name} does not exist"
             ) from None
@@ -137,6 +182,12 @@ class LocalBucket:
         metadata: Mapping[str, str] | None,
     ) -> StoredObject:
         path = self._path(name)
+        if path.is_dir() or any(p.is_file() for p in path.parents if p.is_relative_to(self.root)):
+            raise PermanentError(
+                "object_name_conflict",
+                f"gs://{self.bucket}/{name} cannot be kept in the local bucket folder: it would "
+                "be both a file and a folder of other objects",
+            )
         meta = {
             "generation": str(time.time_ns()),
             "md5_hex": hashlib.md5(data, usedforsecurity=False).hexdigest(),
@@ -153,11 +204,19 @@ class LocalBucket:
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         for path in sorted(self.root.rglob("*")):
             relative = path.relative_to(self.root)
-            if not path.is_file() or relative.parts[0] == _META_DIR or path.name.endswith(".tmp"):
+            if (
+                not path.is_file()
+                or relative.parts[0] == _META_DIR
+                or _TEMPORARY.fullmatch(path.name)
+            ):
                 continue
             name = relative.as_posix()
             if name.startswith(prefix):
-                stored = self.stat(name)
+                try:
+                    stored = self.stat(name)
+                except PermanentError as exc:  # a link out of the bucket, a name GCS refuses
+                    _log.warning("object skipped", extra={"bucket": self.bucket, "error": str(exc)})
+                    continue
                 if stored is not None:
                     yield stored
 
