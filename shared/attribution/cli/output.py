@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from attribution.json_safe import finite_json
 from attribution.tables import json_default
 
 
@@ -39,5 +40,11 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None
 
 
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2, sort_keys=True, default=json_default)
+    """``value`` as JSON every parser reads: a non-finite number is ``null``, and the object
+    that held it gains ``"non_finite": {"field": "Infinity"}`` (``attribution.json_safe``)."""
+    safe, loose = finite_json(value)
+    json.dump(safe, sys.stdout, indent=2, sort_keys=True, allow_nan=False, default=json_default)
     sys.stdout.write("\n")
+    if loose:  # outside any object, so nowhere to note it in the output itself
+        noted = ", ".join(f"{path or 'value'}: {spelling}" for path, spelling in loose.items())
+        print(f"note: non-finite numbers written as null ({noted})", file=sys.stderr)
