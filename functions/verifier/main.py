@@ -1,4 +1,11 @@
-"""Cloud Function: verify a run's attribution; Pub/Sub (scheduled) or HTTP (manual)."""
+"""Cloud Function: verify a run's attribution; Pub/Sub (scheduled) or HTTP (manual).
+
+A request naming a system that does not exist is answered "unknown system": HTTP 404, or on
+Pub/Sub acknowledged and kept as a dead letter; no verdict is recorded and nobody is alerted.
+Request bodies are bounded (``MAX_REQUEST_BYTES``, ``MAX_REQUEST_DEPTH``: 400 past either)
+and read as JSON under ``application/json``, ``text/plain``, ``application/*+json`` or no
+content type at all.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +19,27 @@ from attribution.bootstrap import app
 from attribution.dead_letters import refuse_event
 from attribution.errors import PermanentError
 from attribution.events import parse_pubsub_message
+from attribution.json_safe import finite_json
 from attribution.logs import get_logger
-from attribution.verification.request import parse_verification_request
+from attribution.verification.request import (
+    MAX_REQUEST_BYTES,
+    decode_request_body,
+    is_json_content_type,
+    parse_verification_request,
+)
+from attribution.verification.verifier import UnknownSystemError
 
 _log = get_logger("functions.verifier")
+
+
+def _refuse(cloud_event: CloudEvent, error: PermanentError) -> None:
+    refuse_event(
+        app().warehouse,
+        source="verifier",
+        event_id=str(cloud_event["id"]),
+        payload=cloud_event.get_data(),
+        error=error,
+    )
 
 
 @functions_framework.cloud_event
@@ -24,34 +48,57 @@ def on_verification_requested(cloud_event: CloudEvent) -> None:
         message = parse_pubsub_message(cloud_event)
         request = parse_verification_request(message.data)
     except PermanentError as exc:
-        refuse_event(
-            app().warehouse,
-            source="verifier",
-            event_id=str(cloud_event["id"]),
-            payload=cloud_event.get_data(),
-            error=exc,
-        )
+        _refuse(cloud_event, exc)
         return
-    for verdict in (
-        app()
-        .verifier()
-        .verify(
-            request.game_date,
-            request.system_id,
-            request_id=f"{message.message_id}@{message.publish_time}",
+    try:
+        verdicts = (
+            app()
+            .verifier()
+            .verify(
+                request.game_date,
+                request.system_id,
+                request_id=f"{message.message_id}@{message.publish_time}",
+            )
         )
-    ):
+    except UnknownSystemError as exc:  # acknowledged: a retry cannot make the system exist
+        _refuse(cloud_event, exc)
+        return
+    for verdict in verdicts:
         _log.info(
             "verdict", extra={"system_id": verdict.system_id, "verdict": verdict.verdict.value}
         )
 
 
+def _request_document(request: flask.Request) -> Any:
+    """The JSON body, bounded before it is read; the query parameters when there is none."""
+    declared = request.content_length
+    if declared is not None and declared > MAX_REQUEST_BYTES:
+        raise PermanentError(
+            "request_too_large",
+            f"verification request is {declared} bytes, over the {MAX_REQUEST_BYTES}-byte limit",
+        )
+    data = request.stream.read(MAX_REQUEST_BYTES + 1)
+    if not data.strip():
+        return dict(request.args)
+    if request.mimetype and not is_json_content_type(request.mimetype):
+        raise PermanentError(
+            "unsupported_content_type",
+            f"content type {request.mimetype!r} is not JSON: send the request as "
+            "application/json (text/plain and application/*+json are read as JSON too)",
+        )
+    return decode_request_body(data)
+
+
 @functions_framework.http
 def verify_http(request: flask.Request) -> tuple[dict[str, Any], int]:
-    body = request.get_json(silent=True) or dict(request.args)
     try:
-        parsed = parse_verification_request(body)
+        parsed = parse_verification_request(_request_document(request))
     except PermanentError as exc:
-        return {"error": exc.message, "code": exc.code}, 400
-    verdicts = app().verifier().verify(parsed.game_date, parsed.system_id)
-    return {"verdicts": [v.to_document() for v in verdicts]}, 200
+        status = 415 if exc.code == "unsupported_content_type" else 400
+        return {"error": exc.message, "code": exc.code}, status
+    try:
+        verdicts = app().verifier().verify(parsed.game_date, parsed.system_id)
+    except UnknownSystemError as exc:
+        return {"error": exc.message, "code": exc.code}, 404
+    document, _ = finite_json({"verdicts": [v.to_document() for v in verdicts]})
+    return document, 200

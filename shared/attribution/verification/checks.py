@@ -298,33 +298,48 @@ def _beyond(value: float | None, expected: Any, tolerance: float) -> bool:
     return value is not None and expected is not None and value > float(expected) + tolerance
 
 
-def _hit_rate_judgement(
-    ctx: CheckContext, hits: int, picks: int, expected: Any, line: str
-) -> tuple[str, list[str], tuple[float, float]]:
-    """The 95% Wilson interval of a hit rate, and whether the card's rate lies outside it."""
+@dataclass(frozen=True)
+class _HitRate:
+    """A hit rate with its 95% Wilson interval, and whether the card's rate lies outside."""
+
+    picks: int
+    rate: float | None
+    low: float
+    high: float
+    reasons: list[str]
+    note: str
+
+    def text(self) -> str:
+        return f"{self.rate}% [{self.low:.1f}, {self.high:.1f}] on {self.picks} picks"
+
+
+def _hit_rate(ctx: CheckContext, hits: int, picks: int, expected: Any) -> _HitRate:
     low, high = wilson_interval(hits, picks)
     min_sample = ctx.settings.min_sample
     reasons: list[str] = []
-    if expected is not None and picks >= min_sample:
-        if not low <= float(expected) <= high:
-            reasons.append("card's hit rate outside the 95% interval")
-    elif picks < min_sample:
-        line += f"; sample under {min_sample}, hit rate not judged"
-    return line, reasons, (low, high)
+    note = ""
+    if picks < min_sample:
+        note = f"; sample under {min_sample}, hit rate not judged"
+    elif expected is not None and not low <= float(expected) <= high:
+        reasons.append("card's hit rate outside the 95% interval")
+    return _HitRate(picks, _pct(hits, picks) if picks else None, low, high, reasons, note)
+
+
+def _rounded(value: Any, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
 
 
 def _points_performance(ctx: CheckContext, r: Row) -> _Judged:
     s = ctx.settings
-    picks, hits = int(r["high_edge_picks"]), int(r["high_edge_hits"])
-    hit_rate = _pct(hits, picks) if picks else None
-    mae = None if r["mae"] is None else round(float(r["mae"]), 2)
-    low, high = wilson_interval(hits, picks)
+    high_edge = _hit_rate(
+        ctx, int(r["high_edge_hits"]), int(r["high_edge_picks"]), r["expected_hit_rate"]
+    )
+    mae = _rounded(r["mae"], 2)
     line = (
         f"{r['model_file_name']}: MAE {mae} (card {r['expected_mae']}), high-edge HR "
-        f"{hit_rate}% [{low:.1f}, {high:.1f}] on {picks} picks "
-        f"(card {r['expected_hit_rate']}%)"
+        f"{high_edge.text()} (card {r['expected_hit_rate']}%){high_edge.note}"
     )
-    line, reasons, _ = _hit_rate_judgement(ctx, hits, picks, r["expected_hit_rate"], line)
+    reasons = high_edge.reasons
     if _beyond(mae, r["expected_mae"], s.mae_tolerance):
         reasons.insert(0, f"MAE over the card's by more than {s.mae_tolerance}")
     entry = {
@@ -335,9 +350,9 @@ def _points_performance(ctx: CheckContext, r: Row) -> _Judged:
         "expected_mae": r["expected_mae"],
         "picks": int(r["picks"]),
         "hit_rate": _pct(int(r["hits"]), int(r["picks"])) if r["picks"] else None,
-        "high_edge_picks": picks,
-        "high_edge_hit_rate": hit_rate,
-        "high_edge_interval": [round(low, 1), round(high, 1)],
+        "high_edge_picks": high_edge.picks,
+        "high_edge_hit_rate": high_edge.rate,
+        "high_edge_interval": [round(high_edge.low, 1), round(high_edge.high, 1)],
         "expected_hit_rate": r["expected_hit_rate"],
     }
     return entry, line, reasons
@@ -348,17 +363,14 @@ def _classifier_performance(ctx: CheckContext, r: Row) -> _Judged:
     card = ctx.registry.get(r["model_card_id"]) if r["model_card_id"] else None
     expected_brier = card.expected_brier_score if card else None
     expected_log_loss = card.expected_log_loss if card else None
-    picks, hits = int(r["picks"]), int(r["hits"])
-    hit_rate = _pct(hits, picks) if picks else None
-    brier = None if r["brier_score"] is None else round(float(r["brier_score"]), 4)
-    log_loss = None if r["log_loss"] is None else round(float(r["log_loss"]), 4)
-    low, high = wilson_interval(hits, picks)
+    picks = _hit_rate(ctx, int(r["hits"]), int(r["picks"]), r["expected_hit_rate"])
+    brier, log_loss = _rounded(r["brier_score"], 4), _rounded(r["log_loss"], 4)
     line = (
-        f"{r['model_file_name']}: HR {hit_rate}% [{low:.1f}, {high:.1f}] on {picks} picks "
-        f"(card {r['expected_hit_rate']}%), Brier {brier} (card {expected_brier}), "
-        f"log loss {log_loss} (card {expected_log_loss}) on {int(r['scored'])} graded"
+        f"{r['model_file_name']}: HR {picks.text()} (card {r['expected_hit_rate']}%), "
+        f"Brier {brier} (card {expected_brier}), log loss {log_loss} (card "
+        f"{expected_log_loss}) on {int(r['scored'])} graded{picks.note}"
     )
-    line, reasons, _ = _hit_rate_judgement(ctx, hits, picks, r["expected_hit_rate"], line)
+    reasons = picks.reasons
     if _beyond(brier, expected_brier, s.brier_tolerance):
         reasons.append(f"Brier score over the card's by more than {s.brier_tolerance}")
     if _beyond(log_loss, expected_log_loss, s.log_loss_tolerance):
@@ -367,9 +379,9 @@ def _classifier_performance(ctx: CheckContext, r: Row) -> _Judged:
         "model_file_name": r["model_file_name"],
         "prediction_type": PredictionType.OVER_PROBABILITY.value,
         "graded": int(r["graded"]),
-        "picks": picks,
-        "hit_rate": hit_rate,
-        "hit_rate_interval": [round(low, 1), round(high, 1)],
+        "picks": picks.picks,
+        "hit_rate": picks.rate,
+        "hit_rate_interval": [round(picks.low, 1), round(picks.high, 1)],
         "expected_hit_rate": r["expected_hit_rate"],
         "brier_score": brier,
         "expected_brier_score": expected_brier,

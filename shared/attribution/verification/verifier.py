@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from attribution.card import now_utc
+from attribution.errors import PermanentError
+from attribution.json_safe import dumps_finite
 from attribution.logs import get_logger
 from attribution.ports import NotificationError, Notifier, ObjectStore, Warehouse
 from attribution.registry import CardRegistry
@@ -20,9 +21,27 @@ from attribution.verification import checks
 from attribution.verification.alerts import alert_for
 from attribution.verification.drift import deployment_drift
 from attribution.verification.outcome import CheckResult, Status, overall
+from attribution.verification.request import SYSTEM_ID_PATTERN
 from attribution.verification.settings import VerifierSettings
 
 _log = get_logger("attribution.verifier")
+
+
+class UnknownSystemError(PermanentError):
+    """A verification asked about a ``system_id`` that no card, deployment, prediction or
+    logged batch has: answered "unknown system" (CLI exit 5, HTTP 404, a dead letter on
+    Pub/Sub), with no verdict row and no alert."""
+
+    def __init__(self, system_id: str, known: list[str]) -> None:
+        shown = repr(system_id) if len(system_id) <= 80 else f"{system_id[:80]!r}..."
+        listed = ", ".join(known) if known else "none yet"
+        super().__init__(
+            "unknown_system",
+            f"unknown system {shown}: no model card, deployment, prediction or logged batch "
+            f"has this system_id (systems with cards or deployments: {listed})",
+        )
+        self.system_id = system_id
+
 
 Check = Callable[[checks.CheckContext], CheckResult | list[CheckResult]]
 
@@ -94,9 +113,30 @@ class Verifier:
         rows = self.warehouse.query(sql("verify_systems_for_date"), {"game_date": game_date})
         return [r["system_id"] for r in rows]
 
+    def is_known(self, system_id: str) -> bool:
+        """A system exists when it has a model card, a deployment, predictions or a logged
+        batch (on any date); an id no batch could carry exists nowhere."""
+        if not SYSTEM_ID_PATTERN.fullmatch(system_id):
+            return False
+        rows = self.warehouse.query(sql("verify_system_known"), {"system_id": system_id})
+        return bool(rows and rows[0]["known"])
+
+    def require_known(self, system_id: str) -> None:
+        if not self.is_known(system_id):
+            known = [r["system_id"] for r in self.warehouse.query(sql("known_systems"))]
+            _log.warning(
+                "verification of an unknown system refused",
+                extra={"system_id": system_id[:128], "error_code": "unknown_system"},
+            )
+            raise UnknownSystemError(system_id, known)
+
     def verify(
         self, game_date: date, system_id: str | None = None, *, request_id: str | None = None
     ) -> list[SystemVerdict]:
+        """Verdicts for ``system_id`` (or every system with predictions or batches that day);
+        ``UnknownSystemError`` for a system that does not exist, before anything is recorded."""
+        if system_id is not None:
+            self.require_known(system_id)
         systems = [system_id] if system_id else self.systems_for(game_date)
         if not systems:
             systems = ["*"]
@@ -218,7 +258,7 @@ class Verifier:
             "predictions": verdict.figure("coverage", "predictions"),
             "attributed": verdict.figure("coverage", "attributed"),
             "coverage_pct": verdict.figure("coverage", "coverage_pct"),
-            "checks_json": json.dumps(
+            "checks_json": dumps_finite(
                 [c.to_document() for c in verdict.checks], default=json_default, sort_keys=True
             ),
             "alerted": verdict.alerted,

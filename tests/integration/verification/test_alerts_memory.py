@@ -158,7 +158,14 @@ def test_memory_is_kept_per_system(world: World) -> None:
     assert world.verify().alerted  # catboost_v9: first run, FAIL
     assert not world.verify().alerted  # still FAIL, within the window
 
-    other = world.verify(system_id="catboost_v10")  # another system: its own first run
+    world.copy_rows(  # another system, known by predictions on another day
+        world.predictions(),
+        batch_id="v10",
+        prefix="v10",
+        system_id="catboost_v10",
+        game_date=DAY - timedelta(days=7),
+    )
+    other = world.verify(system_id="catboost_v10")  # its own first run
 
     assert (other.previous_verdict, other.alerted) == (None, True)
     assert not world.verify().alerted  # catboost_v9's memory is untouched

@@ -506,6 +506,13 @@ def test_predictions_on_or_before_the_training_end_are_leakage(bare_world: World
 
 
 def test_no_predictions_for_a_requested_system_and_date_is_unknown(world: World) -> None:
+    world.copy_rows(  # a system that exists (it predicted a week before), nothing on DAY
+        world.predictions(),
+        batch_id="v10",
+        prefix="v10",
+        system_id="catboost_v10",
+        game_date=DAY - timedelta(days=7),
+    )
     for verdict in (world.verify(EMPTY_DAY), world.verify(DAY, "catboost_v10")):
         coverage = check(verdict, "coverage")
         assert coverage.status is Status.UNKNOWN
