@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,10 +48,10 @@ from attribution.events import object_finalized_event, parse_object_finalized
 from attribution.scoring import ServedModel
 from attribution.sql_text import sql
 from attribution.tables import table_spec
-from attribution.training import FEATURES, TrainingSpec, synthetic_player_games
+from attribution.training import FEATURES, synthetic_player_games
 from attribution.upload import UploadResult
 from bench import Options, Outcome
-from bench.environment import cpu_model, spec_model
+from bench.environment import BENCH_MODEL, cpu_model, spec_model
 from bench.timing import Timing, time_once
 
 NAME = "backfill_replay"
@@ -62,16 +62,7 @@ PROMOTED_AT = datetime(2026, 1, 9, 15, 0, tzinfo=UTC)
 TABLE = "player_prop_predictions"
 PRISTINE = "bench_backfill_pristine"
 WARMUP_ROUNDS = 1
-# Numeric features only, none missing: the model the earlier figures were measured on.
-MODEL_SPEC = TrainingSpec(
-    system_id=SYSTEM_ID,
-    iterations=500,
-    depth=6,
-    rows=20_000,
-    seed=0,
-    categorical=False,
-    missing_share=0.0,
-)
+MODEL_SPEC = replace(BENCH_MODEL, system_id=SYSTEM_ID)
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ from attribution.training import (
 )
 from attribution.upload import UploadResult
 from bench import BENCH_DIR, Options, Outcome
-from bench.environment import cpu_model, spec_model
+from bench.environment import BENCH_MODEL, cpu_model, spec_model
 from bench.timing import Timing, interleaved, time_once
 
 NAME = "prediction_throughput"
@@ -136,28 +136,13 @@ class Variant:
 CATEGORICAL_MODEL = Variant(
     key="categorical",
     label="2 categorical + 10 numeric features",
-    spec=TrainingSpec(
-        system_id="bench_prediction_throughput_cat",
-        iterations=500,
-        depth=6,
-        rows=20_000,
-        seed=0,
-        categorical=True,
-    ),
+    spec=replace(BENCH_MODEL, system_id="bench_prediction_throughput_cat", categorical=True),
     target=1.3,
 )
 NUMERIC_MODEL = Variant(
     key="numeric",
     label="10 numeric features",
-    spec=TrainingSpec(
-        system_id="bench_prediction_throughput",
-        iterations=500,
-        depth=6,
-        rows=20_000,
-        seed=0,
-        categorical=False,
-        missing_share=0.0,
-    ),
+    spec=replace(BENCH_MODEL, system_id="bench_prediction_throughput"),
     target=1.25,
     before=1.16,
 )

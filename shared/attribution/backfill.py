@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from attribution.batch_request import split_gs_uri
-from attribution.batch_rows import format_of, read_input_rows
+from attribution.batch_rows import format_of, read_rows
 from attribution.card import ModelCard, attribution_columns
 from attribution.deployments import DeploymentLedger, LedgerTimeline
 from attribution.errors import PermanentError
@@ -364,9 +364,8 @@ class Backfill:
                 continue
             try:
                 data = store.read(name)
-                read = read_input_rows(data, format_of(name), source=uri, text_columns=as_text)
-                return read.table  # lines that were no rows were rejected when it ran
-            except PermanentError as exc:
+                return read_rows(data, format_of(name), source=uri, text_columns=as_text)
+            except PermanentError as exc:  # also a line that is no row: not the whole input
                 _log.warning(
                     "kept input cannot be read",
                     extra={"batch_id": batch.batch_id, "uri": uri, "error": str(exc)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -11,6 +12,14 @@ from functools import cache
 from typing import Any
 
 from attribution.errors import PermanentError
+from attribution.limits import (
+    BATCH_ID_RULE,
+    SYSTEM_ID_RULE,
+    check_batch_id,
+    check_game_date,
+    check_system_id,
+    shown_value,
+)
 from attribution.schema_files import schemas_dir
 
 PUBSUB_MAX_MESSAGE_BYTES = 10_000_000
@@ -84,8 +93,18 @@ class BatchRequest:
             message["requested_by"] = self.requested_by
         return message
 
+    def check(self) -> None:
+        """Refuse (PermanentError naming the field) a batch id, system id, game date or pin
+        the message schema and ``attribution.limits`` do not allow: before anything is
+        written under the batch id, or published."""
+        check_batch_fields(self.batch_id, self.system_id, self.game_date)
+        if self.pin is not None:
+            check_pin(self.pin)
+
     def encode(self) -> bytes:
-        """The message bytes; an inline batch too large for Pub/Sub is refused with advice."""
+        """The message bytes, checked (``check``); an inline batch too large for Pub/Sub is
+        refused with advice."""
+        self.check()
         data = json.dumps(self.to_message(), separators=(",", ":"), default=str).encode()
         if len(data) > PUBSUB_MAX_MESSAGE_BYTES:
             raise PermanentError(
@@ -95,6 +114,29 @@ class BatchRequest:
                 "rows_uri (a claim check) instead",
             )
         return data
+
+
+def check_batch_fields(batch_id: str, system_id: str, game_date: date) -> None:
+    """The batch message's identifying fields within their limits, or PermanentError."""
+    check_batch_id(batch_id)
+    check_system_id(system_id)
+    check_game_date(game_date)
+
+
+def check_pin(pin: ModelPin) -> None:
+    """A pin the message schema takes: a sha256 in lowercase hex, or a file name of 1-1024
+    characters on one line."""
+    if pin.model_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", pin.model_sha256):
+        raise PermanentError(
+            "bad_model_pin",
+            f"model_sha256 {shown_value(pin.model_sha256)} is not 64 lowercase hex digits",
+        )
+    name = pin.model_file_name
+    if name is not None and not (0 < len(name) <= 1024 and "\n" not in name and "\r" not in name):
+        raise PermanentError(
+            "bad_model_pin",
+            f"model_file_name {shown_value(name)} must be 1-1024 characters on one line",
+        )
 
 
 @cache
@@ -122,13 +164,22 @@ def parse_batch_request(data: bytes) -> BatchRequest:
     )
     if errors:
         batch = document.get("batch_id") if isinstance(document, dict) else None
-        prefix = f"batch {batch}: " if isinstance(batch, str) else ""
+        if isinstance(batch, str):
+            prefix = f"batch {batch if len(batch) <= 128 else shown_value(batch)}: "
+        else:
+            prefix = ""
         raise PermanentError("invalid_message", prefix + _explain(errors[0], document))
     try:
         game_date = date.fromisoformat(document["game_date"])
     except ValueError:
         raise PermanentError(
             "invalid_message", f"game_date {document['game_date']!r} is not a real date"
+        ) from None
+    try:
+        check_game_date(game_date)
+    except PermanentError as exc:
+        raise PermanentError(
+            "invalid_message", f"batch {document['batch_id']}: {exc.message}"
         ) from None
     pin_doc = document.get("model")
     return BatchRequest(
@@ -150,11 +201,35 @@ def _explain(error: Any, document: Any) -> str:
             return "message: give rows (inline) or rows_uri (a claim check), not both"
         return "message: needs rows (inline) or rows_uri (a claim check)"
     where = "/".join(str(p) for p in error.absolute_path) or "message"
-    return f"{where}: {error.message}"
+    text = error.message
+    if isinstance(error.instance, str) and len(error.instance) > 60:
+        # A long value is not quoted back whole (a million-character id, say).
+        text = text.replace(repr(error.instance), shown_value(error.instance))
+    rule = _RULES.get(where) if error.validator in ("pattern", "type") else None
+    return f"{where}: {text}" + (f" ({rule})" if rule else "")
+
+
+# The rules of the message's identifying fields, as a person reads them.
+_RULES = {
+    "batch_id": f"it must be {BATCH_ID_RULE}",
+    "system_id": f"it must be {SYSTEM_ID_RULE}",
+    "game_date": "it must be a date, YYYY-MM-DD",
+}
 
 
 def split_gs_uri(uri: str) -> tuple[str, str]:
+    """``gs://bucket/name`` as (bucket, name), both held to the rules GCS applies
+    (``attribution.objects``): a URI naming no real bucket or a name that would climb out of
+    one is refused here, before any store is asked."""
+    from attribution.objects import check_bucket_name, check_object_name
+
     if not uri.startswith("gs://") or "/" not in uri[5:]:
-        raise PermanentError("bad_uri", f"{uri!r} is not a gs://bucket/name URI")
+        raise PermanentError("bad_uri", f"{uri[:200]!r} is not a gs://bucket/name URI")
     bucket, _, name = uri[5:].partition("/")
+    try:
+        check_bucket_name(bucket)
+        check_object_name(name)
+    except PermanentError as exc:
+        shown = uri if len(uri) <= 200 else f"{uri[:200]}..."
+        raise PermanentError(exc.code, f"{shown}: {exc.message}") from None
     return bucket, name

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution.errors import PermanentError
+from attribution.limits import MAX_PLAYER_LOOKUP_CHARS
 from attribution.model_interface import FeatureType, ModelFeature, ModelInterface
 
 KNOWN_FORMATS = ("jsonl", "ndjson", "json", "csv", "parquet")
@@ -369,6 +370,11 @@ def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -
     if "player_lookup" in present:
         players = table.column("player_lookup").cast(pa.string())
         fail(_blank(players), "player_lookup is missing")
+        too_long = pc.greater(pc.utf8_length(players), MAX_PLAYER_LOOKUP_CHARS)
+        fail(
+            pc.fill_null(too_long, False).to_numpy(zero_copy_only=False),
+            f"player_lookup is longer than {MAX_PLAYER_LOOKUP_CHARS} characters",
+        )
     else:
         players = pa.chunked_array([pa.nulls(n, pa.string())])
         fail(np.ones(n, dtype=bool), "player_lookup is missing")
@@ -410,7 +416,7 @@ def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -
     rejects = [
         RowReject(
             row_number=int(index),
-            player_lookup=players[int(index)].as_py(),
+            player_lookup=_shortened(players[int(index)].as_py()),
             reason="; ".join(reasons[int(index)]),
             raw_row=table.slice(int(index), 1).to_pylist()[0],
         )
@@ -429,6 +435,11 @@ def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -
         features=_model_input(interface, numeric, labelled, good_rows, all_good),
         rejects=rejects,
     )
+
+
+def _shortened(player: str | None) -> str | None:
+    """A rejected row's player as kept with the reject: never longer than the limit."""
+    return player if player is None else player[:MAX_PLAYER_LOOKUP_CHARS]
 
 
 # check_rows' ``fail``: reject the rows of a mask, with one reason or a reason per row.

@@ -10,6 +10,7 @@ and the CLI shares the very same instance, so in-process events reach the same w
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,6 +25,7 @@ from attribution.config import (
     load_settings,
 )
 from attribution.deployments import ActiveModelCache, DeploymentLedger
+from attribution.errors import SettingsError
 from attribution.logs import configure_logging
 from attribution.ports import Notifier, ObjectStore, Publisher, Warehouse
 from attribution.registry import CardRegistry
@@ -124,12 +126,18 @@ class App:
         from attribution.verification.settings import load_verifier_settings
         from attribution.verification.verifier import Verifier
 
+        try:
+            settings = load_verifier_settings()
+        except SettingsError:
+            raise
+        except ValueError as exc:
+            raise _verifier_setting_error(exc) from None
         return Verifier(
             warehouse=self.warehouse,
             registry=self.registry,
             store_for=self.store,
             notifier=self.notifier,
-            settings=load_verifier_settings(),
+            settings=settings,
         )
 
     def card_publisher(self) -> Any:
@@ -143,6 +151,25 @@ class App:
             publisher=self.publisher,
             notifier=self.notifier,
         )
+
+
+# The variables load_verifier_settings reads as numbers (VERIFY_* and this one).
+_VERIFIER_NUMBERS = ("ALERT_REPEAT_WINDOW_HOURS",)
+
+
+def _verifier_setting_error(exc: ValueError) -> SettingsError:
+    """Which verifier variable would not parse (its own error does not say), named."""
+    # The variables themselves are read (and listed) by attribution.verification.settings.
+    for name, value in sorted(os.environ.items()):
+        if not (name.startswith("VERIFY_") or name in _VERIFIER_NUMBERS) or not value.strip():
+            continue
+        try:
+            float(value.strip())
+        except ValueError:
+            whole = name.endswith("_COUNT") or name in ("VERIFY_MIN_SAMPLE", "VERIFY_SAMPLE_SIZE")
+            form = "a whole number" if whole else "a number"
+            return SettingsError(name, f"{name}={value!r} must be {form}")
+    return SettingsError("VERIFY_*", f"a verifier setting (VERIFY_*) is not valid: {exc}")
 
 
 def _make_store(settings: Settings, bucket: str) -> ObjectStore:
@@ -162,20 +189,31 @@ def _make_warehouse(settings: Settings) -> Warehouse:
         return BigQueryWarehouse(
             project=settings.project, dataset=settings.dataset, location=settings.bq_location
         )
+    from attribution.adapters.duckdb_warehouse import (
+        DuckDBWarehouse,
+        is_unreadable_database,
+        unavailable,
+    )
     from attribution.migrations import migrate
 
-    if settings.duckdb_access is DuckDBAccess.SHARED:
-        from attribution.adapters.duckdb_shared import SharedDuckDBWarehouse
+    path = settings.warehouse_path
+    try:
+        if settings.duckdb_access is DuckDBAccess.SHARED:
+            from attribution.adapters.duckdb_shared import SharedDuckDBWarehouse
 
-        shared = SharedDuckDBWarehouse(settings.warehouse_path)
-        with shared.session() as held:
-            migrate(held)
-        return shared
-    from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-
-    warehouse = DuckDBWarehouse(settings.warehouse_path)
-    migrate(warehouse)
-    return warehouse
+            shared = SharedDuckDBWarehouse(path)
+            with shared.session() as held:
+                migrate(held)
+            return shared
+        warehouse = DuckDBWarehouse(path)
+        migrate(warehouse)
+        return warehouse
+    except Exception as exc:
+        # A file DuckDB opens but cannot read (truncated, a damaged block) fails here, on
+        # the first read: the same "cannot be opened" as a file it refuses outright.
+        if is_unreadable_database(exc):
+            raise unavailable(path, exc) from exc
+        raise
 
 
 def _make_publisher(settings: Settings) -> Publisher:
@@ -183,7 +221,11 @@ def _make_publisher(settings: Settings) -> Publisher:
         from attribution.adapters.pubsub_publisher import PubSubPublisher
 
         if not settings.project:
-            raise ValueError("GCP_PROJECT must be set to publish on Pub/Sub (PUBLISHER=pubsub)")
+            raise SettingsError(
+                "GCP_PROJECT",
+                "GCP_PROJECT must be set to publish on Pub/Sub (PUBLISHER=pubsub): set it to "
+                "the project's id, or PUBLISHER=inprocess",
+            )
         return PubSubPublisher(settings.project)
     from attribution.adapters.inprocess_bus import InProcessBus
 
@@ -213,11 +255,15 @@ def _make_notifier(settings: Settings) -> Notifier:
 
 def build_app(settings: Settings) -> App:
     configure_logging(settings.log_level)
+    # The notifier and the publisher first: a setting they refuse stops the start before the
+    # warehouse is opened (or created).
+    notifier = _make_notifier(settings)
+    publisher = _make_publisher(settings)
     return App(
         settings=settings,
         warehouse=_make_warehouse(settings),
-        publisher=_make_publisher(settings),
-        notifier=_make_notifier(settings),
+        publisher=publisher,
+        notifier=notifier,
     )
 
 

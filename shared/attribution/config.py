@@ -5,12 +5,15 @@ Precedence: an explicit argument (tests, CLI flags) over the environment over th
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
+
+from attribution.errors import SettingsError
 
 
 class Backend(StrEnum):
@@ -48,22 +51,25 @@ class DuckDBAccess(StrEnum):
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return int(raw.strip())
     except ValueError:
-        raise ValueError(f"{name}={raw!r} must be a whole number") from None
+        raise SettingsError(name, f"{name}={raw!r} must be {_form(name)}") from None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        value = float(raw.strip())
     except ValueError:
-        raise ValueError(f"{name}={raw!r} must be a number") from None
+        raise SettingsError(name, f"{name}={raw!r} must be {_form(name)}") from None
+    if not math.isfinite(value):
+        raise SettingsError(name, f"{name}={raw!r} must be {_form(name)}")
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, kind: type[_E]) -> _E | None:
@@ -74,7 +80,54 @@ def _choice(env: Mapping[str, str], name: str, kind: type[_E]) -> _E | None:
         return kind(raw.strip().lower())
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
-        raise ValueError(f"{name}={raw!r} must be one of: {allowed}") from None
+        raise SettingsError(name, f"{name}={raw!r} must be one of: {allowed}") from None
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """The values one numeric setting may take."""
+
+    variable: str
+    whole: bool
+    low: float
+    high: float | None = None
+    low_included: bool = True
+
+    def allows(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value >= self.low if self.low_included else value > self.low
+        return above and (self.high is None or value <= self.high)
+
+    @property
+    def form(self) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        low = f"{self.low:g}"
+        if self.high is not None:
+            return f"{kind} from {low} to {self.high:g}"
+        return f"{kind} of at least {low}" if self.low_included else f"{kind} greater than {low}"
+
+
+# Every numeric setting, by field: its variable and the values that make sense.
+_LIMITS: dict[str, _Limit] = {
+    "max_model_bytes": _Limit("MAX_MODEL_BYTES", whole=True, low=1),
+    "min_edge": _Limit("MIN_EDGE", whole=False, low=0),
+    # OVER at or above it, UNDER at or below one minus it: below 0.5 the two would overlap.
+    "over_probability_threshold": _Limit(
+        "OVER_PROBABILITY_THRESHOLD", whole=False, low=0.5, high=1
+    ),
+    "ledger_cache_seconds": _Limit("LEDGER_CACHE_SECONDS", whole=False, low=0),
+    "model_cache_size": _Limit("MODEL_CACHE_SIZE", whole=True, low=1),
+    "backfill_ambiguity_minutes": _Limit("BACKFILL_AMBIGUITY_MINUTES", whole=False, low=0),
+    "batch_lease_seconds": _Limit("BATCH_LEASE_SECONDS", whole=False, low=0, low_included=False),
+}
+_BY_VARIABLE = {limit.variable: limit for limit in _LIMITS.values()}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _form(variable: str) -> str:
+    limit = _BY_VARIABLE.get(variable)
+    return limit.form if limit else "a number"
 
 
 def _prefix(raw: str) -> str:
@@ -118,6 +171,20 @@ class Settings:
     model_cache_size: int = 4
     backfill_ambiguity_minutes: float = 30.0
     batch_lease_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        """Every numeric setting within its limits, the log level a real one: a Settings
+        that passes runs; one that does not names the variable and what it accepts."""
+        for name, limit in _LIMITS.items():
+            value = getattr(self, name)
+            if not limit.allows(value) or (limit.whole and value != int(value)):
+                raise SettingsError(
+                    limit.variable, f"{limit.variable}={value!r} must be {limit.form}"
+                )
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(
+                "LOG_LEVEL", f"LOG_LEVEL={self.log_level!r} must be one of: {', '.join(LOG_LEVELS)}"
+            )
 
     @property
     def object_store_kind(self) -> ObjectStoreKind:
@@ -174,7 +241,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         prediction_batches_topic=env.get("PREDICTION_BATCHES_TOPIC", "prediction-batches"),
         verification_requests_topic=env.get("VERIFICATION_REQUESTS_TOPIC", "verification-requests"),
         notifier=env.get("ALERT_NOTIFIER", "auto"),
-        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        log_level=(env.get("LOG_LEVEL") or "INFO").strip().upper(),
         min_edge=_float(env, "MIN_EDGE", 1.0),
         over_probability_threshold=_float(env, "OVER_PROBABILITY_THRESHOLD", 0.524),
         ledger_cache_seconds=_float(env, "LEDGER_CACHE_SECONDS", 5.0),

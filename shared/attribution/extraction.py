@@ -27,6 +27,12 @@ from attribution.card import (
 )
 from attribution.errors import PermanentError
 from attribution.interface_reading import interface_of
+from attribution.limits import (
+    SYSTEM_ID_PATTERN,
+    SYSTEM_ID_RULE,
+    shown_value,
+    trained_at_problem,
+)
 from attribution.model_interface import ModelInterface
 from attribution.objects import StoredObject
 
@@ -83,11 +89,9 @@ def parse_fact(fact: str, raw: str) -> Any:
     """Turn one declared fact's string into its typed value, or raise a clear error."""
     if fact == "system_id":
         value = raw.strip()
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}", value):
+        if not re.fullmatch(SYSTEM_ID_PATTERN, value):
             raise PermanentError(
-                "bad_metadata",
-                f"system_id={raw!r} must be 1-128 letters, digits, _ . - "
-                "and start with a letter or digit",
+                "bad_metadata", f"system_id={shown_value(raw)} must be {SYSTEM_ID_RULE}"
             )
         return value
     if fact in ("training_start_date", "training_end_date"):
@@ -296,11 +300,14 @@ def extract_card(
     *,
     max_bytes: int,
     loader: Callable[[bytes], LoadedModel] = load_catboost,
+    now: datetime | None = None,
 ) -> ModelCard:
     """Build the sealed card for ``data`` stored as ``obj``; raise PermanentError if it is bad.
 
     The card's md5 is the one the object store reports (GCS computes it on upload and the
-    finalize event carries it), so a card costs one SHA-256 and one CatBoost load.
+    finalize event carries it), so a card costs one SHA-256 and one CatBoost load. A
+    ``trained_at`` before the training window ends, or in the future (``now``, default the
+    clock, beyond ``attribution.limits.TRAINED_AT_CLOCK_SKEW``), is refused.
     """
     where = obj.uri
     if len(data) == 0:
@@ -314,6 +321,7 @@ def extract_card(
         facts = resolve_declared_facts(loaded.metadata, obj.metadata)
     except PermanentError as exc:
         raise PermanentError(exc.code, f"{where}: {exc.message}") from None
+    _check_plausible(facts, now or datetime.now(UTC), where=where)
     sha256 = hashlib.sha256(data).hexdigest()
     interface = loaded.interface
     missing = tuple(f for f in required_facts(interface.prediction_type) if f not in facts.values)
@@ -348,6 +356,18 @@ def extract_card(
     except ValueError as exc:
         raise PermanentError("bad_metadata", f"{where}: {_first_error(exc)}") from None
     return seal(card)
+
+
+def _check_plausible(facts: DeclaredFacts, now: datetime, *, where: str) -> None:
+    """Refuse declared facts that cannot all be true: a model trained before its training
+    window ended, or trained in the future."""
+    trained_at = facts.values.get("trained_at")
+    if trained_at is None:
+        return
+    problem = trained_at_problem(trained_at, facts.values.get("training_end_date"), now)
+    if problem is not None:
+        source = facts.sources["trained_at"].value.replace("_", " ")
+        raise PermanentError("bad_metadata", f"{where}: {problem} (trained_at from {source})")
 
 
 def _first_error(exc: ValueError) -> str:

@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 
 from attribution.adapters.email_notifier import SmtpSettings, TlsMode, parse_recipients
+from attribution.errors import SettingsError
 from attribution.logs import get_logger
 from attribution.ports import Notifier
 
@@ -43,33 +44,45 @@ def smtp_settings_from_env(env: Mapping[str, str] | None = None) -> SmtpSettings
     if host is None and recipients is None:
         return None
     if host is None:
-        raise ValueError("ALERT_EMAIL_TO is set but SMTP_HOST is not")
+        raise SettingsError("SMTP_HOST", "ALERT_EMAIL_TO is set but SMTP_HOST is not")
     if recipients is None:
-        raise ValueError("SMTP_HOST is set but ALERT_EMAIL_TO is not")
+        raise SettingsError("ALERT_EMAIL_TO", "SMTP_HOST is set but ALERT_EMAIL_TO is not")
     user = _get(env, "SMTP_USER")
     sender = _get(env, "ALERT_EMAIL_FROM") or (user if user and "@" in user else None)
     if sender is None:
-        raise ValueError("ALERT_EMAIL_FROM must be set (or SMTP_USER be an email address)")
+        raise SettingsError(
+            "ALERT_EMAIL_FROM", "ALERT_EMAIL_FROM must be set (or SMTP_USER be an email address)"
+        )
     raw_tls = (_get(env, "SMTP_TLS") or TlsMode.STARTTLS.value).lower()
     try:
         tls = TlsMode(raw_tls)
     except ValueError:
-        raise ValueError(f"SMTP_TLS={raw_tls!r} must be starttls, ssl or none") from None
+        raise SettingsError(
+            "SMTP_TLS", f"SMTP_TLS={raw_tls!r} must be starttls, ssl or none"
+        ) from None
     raw_port = _get(env, "SMTP_PORT")
     try:
         port = int(raw_port) if raw_port is not None else None
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(port)
     except ValueError:
-        raise ValueError(f"SMTP_PORT={raw_port!r} must be a whole number") from None
+        raise SettingsError(
+            "SMTP_PORT", f"SMTP_PORT={raw_port!r} must be a whole number from 1 to 65535"
+        ) from None
     password = env.get("SMTP_PASSWORD") or None  # kept verbatim: spaces may be part of it
-    settings = SmtpSettings(
-        host=host,
-        port=port,
-        user=user,
-        password=password,
-        tls=tls,
-        sender=sender,
-        recipients=parse_recipients(recipients),
-    )
+    try:
+        settings = SmtpSettings(
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            tls=tls,
+            sender=sender,
+            recipients=parse_recipients(recipients),
+        )
+    except ValueError as exc:  # its messages start with the variable they are about
+        named = str(exc).split(" ", 1)[0]
+        raise SettingsError(named if named.isupper() else "ALERT_EMAIL_TO", str(exc)) from None
     if tls is TlsMode.NONE and password:
         _log.warning(
             "SMTP_TLS=none with SMTP_PASSWORD set: the password crosses the network in clear",
@@ -97,7 +110,9 @@ def channels_from_env(env: Mapping[str, str] | None = None, *, mode: str | None 
     env = os.environ if env is None else env
     mode = (mode or _get(env, "ALERT_NOTIFIER") or "auto").strip().lower()
     if mode not in NOTIFIER_MODES:
-        raise ValueError(f"ALERT_NOTIFIER={mode!r} must be one of {', '.join(NOTIFIER_MODES)}")
+        raise SettingsError(
+            "ALERT_NOTIFIER", f"ALERT_NOTIFIER={mode!r} must be one of {', '.join(NOTIFIER_MODES)}"
+        )
     if mode == "console":
         return ConsoleNotifier()
 

@@ -151,14 +151,7 @@ class BatchPredictor:
         if logged.reused_by(run.batch_input.sha256):
             assert logged.input_sha256 is not None
             error = reused_batch_id(batch_id, logged.input_sha256)
-            keep_dead_letter(
-                self.warehouse,
-                source="prediction_batch",
-                event_id=run.message.message_id,
-                error_code=error.code,
-                error=error.message,
-                payload=run.message.data,
-            )
+            self._dead_letter(run.message, error)
             _log.error("batch refused", extra={"batch_id": batch_id, "error": error.message})
             return BatchOutcome(batch_id, BatchStatus.FAILED, error=str(error))
         if logged.status.final:
@@ -248,6 +241,16 @@ class BatchPredictor:
             message_id=run.message.message_id,
         )
 
+    def _dead_letter(self, message: PubSubMessage, exc: PermanentError) -> None:
+        keep_dead_letter(
+            self.warehouse,
+            source="prediction_batch",
+            event_id=message.message_id,
+            error_code=exc.code,
+            error=exc.message,
+            payload=message.data,
+        )
+
     def resolve_card(self, request: BatchRequest) -> ModelCard:
         """The pinned model, else the one active for the system in the ledger."""
         if request.pin is not None:
@@ -305,14 +308,7 @@ class BatchPredictor:
         *,
         input_sha256: str | None,
     ) -> BatchOutcome:
-        keep_dead_letter(
-            self.warehouse,
-            source="prediction_batch",
-            event_id=message.message_id,
-            error_code=exc.code,
-            error=exc.message,
-            payload=message.data,
-        )
+        self._dead_letter(message, exc)
         self.log.record(
             log_row(
                 batch_id=request.batch_id,
@@ -332,14 +328,7 @@ class BatchPredictor:
     def _refuse_message(
         self, message: PubSubMessage, exc: PermanentError, started_at: datetime
     ) -> BatchOutcome:
-        keep_dead_letter(
-            self.warehouse,
-            source="prediction_batch",
-            event_id=message.message_id,
-            error_code=exc.code,
-            error=exc.message,
-            payload=message.data,
-        )
+        self._dead_letter(message, exc)
         batch_id = _batch_id_of(message.data)
         if batch_id and self.log.get(batch_id) is None:
             self.log.record(

@@ -984,6 +984,7 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
         ],
         "deployments_list": [{"system_id": s} for s in systems],
         "execution_log_for_batch": [{"batch_id": b} for b in [*world.batches, "missing"]],
+        "known_systems": [{}],
         "migrations_applied": [{}],
         "predictions_for_date": [{"game_date": d, "system_id": s} for d in days for s in systems],
         "predictions_per_day": [
@@ -1009,6 +1010,7 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
         "verify_recommendations": per_system_day,
         "verify_stamped_batches": per_system_day,
         "verify_systems_for_date": [{"game_date": d} for d in days],
+        "verify_system_known": [{"system_id": s} for s in (SYSTEM, OTHER, "nope", "")],
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -12,7 +14,7 @@ import duckdb
 import pytest
 
 from attribution.adapters.duckdb_warehouse import DuckDBWarehouse, to_duckdb
-from attribution.errors import TransientError
+from attribution.errors import BackendUnavailableError, TransientError, WarehouseLockedError
 from attribution.migrations import migrate
 from attribution.sql_text import sql
 from attribution.tables import table_spec
@@ -153,9 +155,49 @@ def test_a_row_missing_a_required_column_is_refused(warehouse: DuckDBWarehouse) 
     assert count(warehouse, "model_cards") == 0
 
 
-def test_an_unusable_database_file_is_a_transient_error(tmp_path: Path) -> None:
-    with pytest.raises(TransientError, match="unavailable"):
-        DuckDBWarehouse(tmp_path)  # a directory, not a database file
+def test_an_unusable_database_file_is_refused_for_good(tmp_path: Path) -> None:
+    """A folder or garbage where the database should be: no retry can help (not transient),
+    and the message says what to do."""
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_bytes(b"not a database at all\n" * 100)
+    for path in (tmp_path, garbage):  # a directory, then a file of garbage
+        with pytest.raises(BackendUnavailableError) as caught:
+            DuckDBWarehouse(path)
+        assert not isinstance(caught.value, TransientError)
+        assert caught.value.code == "warehouse_unusable"
+        assert caught.value.message.startswith(f"the warehouse {path} cannot be opened")
+        assert "move it aside" in caught.value.message
+
+
+def test_a_file_another_process_holds_is_locked_and_transient(tmp_path: Path) -> None:
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_FILE, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with pytest.raises(WarehouseLockedError) as caught:
+            DuckDBWarehouse(path)
+        assert isinstance(caught.value, TransientError)  # the shared adapter waits on it
+        assert caught.value.code == "warehouse_locked"
+        assert f"is in use by process {holder.pid} (" in caught.value.message
+        assert caught.value.message.endswith("or run both with DUCKDB_ACCESS=shared")
+    finally:
+        holder.communicate("", timeout=30)
+    DuckDBWarehouse(path).close()  # released with its holder
+
+
+# Holds a DuckDB file open until its stdin closes.
+HOLD_THE_FILE = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+connection.close()
+"""
 
 
 # --- insert_new_rows: exactly once -------------------------------------------------------------

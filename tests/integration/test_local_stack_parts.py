@@ -92,7 +92,8 @@ def test_a_process_holding_the_file_makes_a_shared_user_wait_then_give_up(tmp_pa
     migrate(exclusive)
     child = _run_writer(path, 1, 0.5)
     _, err = child.communicate(timeout=60)
-    assert child.returncode != 0 and "stayed busy for 0 s" in err
+    assert child.returncode != 0 and "WarehouseLockedError" in err
+    assert "is in use by process" in err and "still locked after 0 s" in err
     exclusive.close()
     child = _run_writer(path, 1, 10.0)
     out, err = child.communicate(timeout=60)

@@ -435,7 +435,7 @@ def jsonl(rows: Sequence[Mapping[str, Any]]) -> bytes:
 @given(rows=rows_strategy())
 def test_jsonl_round_trip(model: ModelInterface, rows: list[dict[str, Any]]) -> None:
     data = jsonl(rows)
-    assert parse_jsonl(data, source="t.jsonl") == json.loads(json.dumps(rows))
+    assert parse_jsonl(data) == (json.loads(json.dumps(rows)), ())
     if not rows:
         return
     from_file = check_rows(
@@ -967,3 +967,12 @@ def test_a_csv_zero_is_a_number_even_next_to_false() -> None:
     assert checked.player_lookup.to_pylist() == ["p2", "p3"]
     assert list(checked.features[:, 0]) == [0.0, 1.0]
     assert [r.reason for r in checked.rejects] == ["feature f_form is not a number"]
+
+
+def test_a_player_name_longer_than_the_limit_rejects_only_its_row() -> None:
+    rows = [good_row("p" * 1_000_000), good_row("p02")]
+    checked = check(rows, MIN)
+    assert checked.player_lookup.to_pylist() == ["p02"]
+    (reject,) = checked.rejects
+    assert reject.reason == "player_lookup is longer than 256 characters"
+    assert reject.player_lookup == "p" * 256  # kept shortened; the raw row keeps it whole

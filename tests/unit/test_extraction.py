@@ -459,7 +459,6 @@ def test_load_catboost_reports_intrinsic_facts(old_model_bytes: bytes) -> None:
         "/models/x.cbm",
         "models\\..\\x.cbm",
         "models/x\x00.cbm",
-        "",
     ],
 )
 def test_names_that_could_escape_the_bucket_folder_are_refused(name: str) -> None:
@@ -467,6 +466,13 @@ def test_names_that_could_escape_the_bucket_folder_are_refused(name: str) -> Non
         safe_object_name(name)
     assert caught.value.code == "unsafe_object_name"
     assert repr(name) in caught.value.message
+
+
+def test_an_empty_name_is_not_a_gcs_object_name() -> None:
+    with pytest.raises(PermanentError) as caught:
+        safe_object_name("")
+    assert caught.value.code == "bad_object_name"
+    assert "1-1024" in caught.value.message
 
 
 @pytest.mark.parametrize("name", ["models/catboost_v9.cbm", "models/2026/02/v9 final.cbm"])

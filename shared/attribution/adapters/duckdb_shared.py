@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.errors import TransientError
+from attribution.errors import WarehouseLockedError
 from attribution.ports import Row
 
 
@@ -41,11 +41,12 @@ class SharedDuckDBWarehouse:
         while True:
             try:
                 return DuckDBWarehouse(self.path)
-            except TransientError as exc:  # another process holds the file
+            except WarehouseLockedError as exc:  # another process holds the file: wait for it
                 if time.monotonic() >= deadline:
-                    raise TransientError(
-                        f"DuckDB database {self.path} stayed busy for {self.wait_seconds:.0f} s: "
-                        f"{exc}"
+                    raise WarehouseLockedError(
+                        exc.code,
+                        f"{exc.message} (still locked after {self.wait_seconds:.0f} s: a process "
+                        "that opened it with DUCKDB_ACCESS=exclusive keeps it until it exits)",
                     ) from exc
             time.sleep(random.uniform(delay / 2, delay))
             delay = min(delay * 2, 0.25)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from attribution.errors import TransientError
+from attribution.errors import BackendUnavailableError, WarehouseLockedError
 from attribution.ports import Row
 from attribution.tables import TableSpec, row_changes, table_spec, to_arrow
 
@@ -49,6 +49,39 @@ def to_duckdb(sql_text: str) -> tuple[str, ...]:
     return tuple(statements)
 
 
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+def unavailable(path: str | Path, exc: Exception) -> BackendUnavailableError:
+    """What a DuckDB error opening (or first reading) the file ``path`` means, in words.
+
+    Another process holding the file is ``WarehouseLockedError`` (transient: it may let go); a
+    file DuckDB cannot read as a database (garbage, truncated, a folder, no permission) is
+    ``warehouse_unusable``, which no retry fixes.
+    """
+    text = str(exc).removeprefix("IO Error: ").replace(f' "{path}"', "").rstrip("!. ")
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        holder = _LOCK_HOLDER.search(text)
+        who = f"process {holder.group(2)} ({holder.group(1)})" if holder else "another process"
+        return WarehouseLockedError(
+            "warehouse_locked",
+            f"the warehouse {path} is in use by {who}: stop that process, or run both with "
+            "DUCKDB_ACCESS=shared",
+        )
+    return BackendUnavailableError(
+        "warehouse_unusable",
+        f"the warehouse {path} cannot be opened as a DuckDB database ({text}): "
+        "move it aside to start an empty one, or set DUCKDB_PATH to the right file",
+    )
+
+
+def is_unreadable_database(exc: Exception) -> bool:
+    """Whether a DuckDB error says the database file itself is damaged (not the SQL)."""
+    if isinstance(exc, duckdb.IOException | duckdb.SerializationException):
+        return True
+    return isinstance(exc, duckdb.Error) and "corrupt" in str(exc).lower()
+
+
 _path_locks: dict[str, threading.RLock] = {}
 _path_locks_guard = threading.Lock()
 
@@ -70,8 +103,8 @@ class DuckDBWarehouse:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._connection = duckdb.connect(self.path)
-        except duckdb.IOException as exc:
-            raise TransientError(f"DuckDB database {self.path} is unavailable: {exc}") from exc
+        except duckdb.Error as exc:
+            raise unavailable(self.path, exc) from exc
         self._write_lock = _lock_for(self.path)
         self._local = threading.local()
 

@@ -9,16 +9,26 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from attribution.batch_request import PUBSUB_MAX_MESSAGE_BYTES, BatchRequest, ModelPin, RunMode
+from attribution.batch_inputs import inline_bytes, kept_input_name, reused_batch_id
+from attribution.batch_request import (
+    PUBSUB_MAX_MESSAGE_BYTES,
+    BatchRequest,
+    ModelPin,
+    RunMode,
+    check_batch_fields,
+    check_pin,
+)
 from attribution.batch_rows import format_of, parse_jsonl, read_rows
 from attribution.bootstrap import App
+from attribution.cli.arguments import game_date, iso_date, read_input
+from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json, print_table
 from attribution.cli.waiting import add_wait_argument, poll_until
 from attribution.config import PublisherKind
 from attribution.errors import PermanentError
 from attribution.extraction import parse_timestamp
+from attribution.limits import MAX_BATCH_ID_CHARS, check_batch_id, check_system_id
 from attribution.ports import Row
-from attribution.prediction_batch import kept_input_name
 from attribution.results import load_results
 from attribution.sql_text import sql
 
@@ -40,7 +50,7 @@ def add_parsers(sub: Any) -> None:
 
     predict = sub.add_parser("predict", help="publish a prediction batch for a file of rows")
     predict.add_argument("--system-id", required=True)
-    predict.add_argument("--game-date", required=True, type=date.fromisoformat)
+    predict.add_argument("--game-date", required=True, type=game_date)
     predict.add_argument("--input", required=True, type=Path, help="JSONL, CSV or Parquet")
     predict.add_argument("--run-mode", default="OVERNIGHT")
     predict.add_argument("--batch-id", help="default: derived from system, date, mode, file")
@@ -53,10 +63,10 @@ def add_parsers(sub: Any) -> None:
     results.set_defaults(handler=cmd_results)
 
     predictions = sub.add_parser("predictions", help="predictions for a game date")
-    predictions.add_argument("--game-date", required=True, type=date.fromisoformat)
+    predictions.add_argument("--game-date", required=True, type=game_date)
     predictions.add_argument("--system-id")
     predictions.add_argument("--per-day", action="store_true", help="counts per day and model")
-    predictions.add_argument("--to", type=date.fromisoformat, help="last date with --per-day")
+    predictions.add_argument("--to", type=iso_date, help="last date with --per-day")
     predictions.set_defaults(handler=cmd_predictions)
 
 
@@ -68,7 +78,10 @@ def _progress(message: str) -> None:
 def cmd_promote(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
     card = app.registry.resolve(args.model_ref)
-    at = parse_timestamp(args.at, fact="--at") if args.at else None
+    try:
+        at = parse_timestamp(args.at, fact="--at") if args.at else None
+    except PermanentError as exc:
+        raise PermanentError("bad_argument", exc.message) from None
     deployment, new = app.ledger.promote(args.system_id, card, at=at, by=args.by, note=args.note)
     if args.json:
         print_json({**deployment.__dict__, "new": new})
@@ -95,29 +108,88 @@ def cmd_deployments(app: App | None, args: argparse.Namespace) -> int:
 
 
 def default_batch_id(system_id: str, game_date: date, run_mode: RunMode, data: bytes) -> str:
+    """``<system>-<yyyymmdd>-<mode>-<12 hex of the input's sha256>``, always a valid batch id:
+    a system id too long to fit is cut and ends in 12 hex of its own sha256 instead."""
     digest = hashlib.sha256(data).hexdigest()[:12]
-    return f"{system_id}-{game_date:%Y%m%d}-{run_mode.value.lower()}-{digest}"
+    suffix = f"-{game_date:%Y%m%d}-{run_mode.value.lower()}-{digest}"
+    room = MAX_BATCH_ID_CHARS - len(suffix)
+    if len(system_id) > room:
+        system_hash = hashlib.sha256(system_id.encode()).hexdigest()[:12]
+        system_id = f"{system_id[: room - 13]}.{system_hash}"
+    return system_id + suffix
+
+
+def _no_rows(data: bytes, fmt: str, source: str) -> bool:
+    """Whether the input plainly holds no rows (checked before anything is written): blank,
+    a CSV of a header alone, a Parquet file of no rows."""
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        return True
+    if fmt == "csv":
+        return len([line for line in data.splitlines() if line.strip()]) <= 1
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows) == 0
+        except (pa.ArrowException, OSError) as exc:
+            raise PermanentError(
+                "unreadable_input", f"{source}: cannot read parquet rows: {exc}"
+            ) from None
+    return False
+
+
+def _batch_summary(batch_id: str, log: Row) -> str:
+    """One line from the batch's log row; parts the row does not have are left out."""
+    status = log.get("status") or "unknown"
+    text = f"batch {batch_id}: {status}"
+    counts = (log.get("rows_written"), log.get("rows_rejected"), log.get("rows_requested"))
+    if all(count is not None for count in counts):
+        text += f", {counts[0]} written, {counts[1]} rejected of {counts[2]}"
+    if log.get("model_file_name"):
+        text += f" by {log['model_file_name']}"
+    error = log.get("error")
+    if not error and status == "failed" and log.get("rows_requested") == 0:
+        error = "no rows"
+    return text + (f" ({error})" if error else "")
 
 
 def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    _progress(f"reading {args.input}")
-    data = args.input.read_bytes()
     fmt = format_of(args.input.name)
     run_mode = RunMode.parse(args.run_mode)
-    batch_id = args.batch_id or default_batch_id(args.system_id, args.game_date, run_mode, data)
+    check_system_id(args.system_id, field="--system-id")
+    if args.batch_id is not None:
+        check_batch_id(args.batch_id, field="--batch-id")
     pin = None
     if args.model:
         is_hash = len(args.model) == 64 and all(c in "0123456789abcdef" for c in args.model)
         pin = ModelPin(model_sha256=args.model) if is_hash else ModelPin(model_file_name=args.model)
+        try:
+            check_pin(pin)
+        except PermanentError as exc:
+            raise PermanentError(exc.code, f"--model: {exc.message}") from None
+    _progress(f"reading {args.input}")
+    data = read_input(args.input, what="--input")
+    if _no_rows(data, fmt, str(args.input)):
+        raise PermanentError("no_rows", f"{args.input} has no rows: there is nothing to predict")
+    batch_id = args.batch_id or default_batch_id(args.system_id, args.game_date, run_mode, data)
+    # Everything the message says is checked before anything is written under the batch id.
+    check_batch_fields(batch_id, args.system_id, args.game_date)
     rows = None
     rows_uri = None
-    if fmt == "jsonl" and len(data) <= INLINE_LIMIT_BYTES:
-        rows = parse_jsonl(data, source=str(args.input))
-    else:
+    parsed, unreadable = parse_jsonl(data) if fmt == "jsonl" else ([], ())
+    if fmt == "jsonl" and not parsed and not unreadable:
+        raise PermanentError("no_rows", f"{args.input} has no rows: there is nothing to predict")
+    if fmt == "jsonl" and len(data) <= INLINE_LIMIT_BYTES and not unreadable:
+        rows = parsed
+    else:  # a claim check; lines that are no rows reach the function, which rejects them
         name = kept_input_name(app.settings.batch_inputs_prefix, batch_id, fmt)
-        stored = app.models.write(name, data)
-        rows_uri = stored.uri
+        if app.models.create_exclusive(name, data) is None:
+            kept = hashlib.sha256(app.models.read(name)).hexdigest()
+            if kept != hashlib.sha256(data).hexdigest():
+                raise reused_batch_id(batch_id, kept)
+        rows_uri = f"gs://{app.models.bucket}/{name}"
         _progress(f"claim check written to {rows_uri}")
     request = BatchRequest(
         batch_id=batch_id,
@@ -144,9 +216,16 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
         print_json(result) if args.json else print(f"published batch {batch_id} ({message_id})")
         return 0
 
+    sent = hashlib.sha256(inline_bytes(request) if rows is not None else data).hexdigest()
+
     def logged() -> Row | None:
+        """The batch's log row once it has finished (or refused these rows)."""
         rows = app.warehouse.query(sql("execution_log_for_batch"), {"batch_id": batch_id})
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        if rows[0]["input_sha256"] not in (None, sent):
+            raise reused_batch_id(batch_id, rows[0]["input_sha256"])
+        return rows[0] if rows[0]["status"] != "running" else None
 
     if in_process:  # the bus has run the function already
         log = logged()
@@ -161,32 +240,31 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
                 print_json({"batch_id": batch_id, "message_id": message_id, "pending": message})
             else:
                 print(f"published batch {batch_id} ({message_id}), but {message}")
-            return 75
+            return ExitCode.TRY_AGAIN
     if args.json:
         print_json(log)
     else:
-        print(
-            f"batch {batch_id}: {log['status']}, {log['rows_written']} written, "
-            f"{log['rows_rejected']} rejected of {log['rows_requested']} "
-            f"by {log['model_file_name'] or '-'}" + (f" ({log['error']})" if log["error"] else "")
-        )
-    return 0 if log["status"] in ("success", "partial") else 1
+        print(_batch_summary(batch_id, log))
+    return ExitCode.OK if log["status"] in ("success", "partial") else ExitCode.FAILED
 
 
 def cmd_results(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    data = args.input.read_bytes()
+    data = read_input(args.input, what="--input")
     table = read_rows(data, format_of(args.input.name), source=str(args.input))
-    load = load_results(app.warehouse, table)
+    load = load_results(app.warehouse, table, source=str(args.input.resolve()))
     if args.json:
-        print_json(load.__dict__)
+        print_json({**load.__dict__, "already_present": load.already_present})
     else:
         print(
-            f"results: {load.loaded} loaded, {load.received - load.loaded - len(load.rejected)} "
+            f"results: {load.loaded} loaded, {load.already_present} "
             f"already present, {len(load.rejected)} rejected"
         )
         for index, reason in load.rejected[:10]:
             print(f"  row {index}: {reason}")
+        if load.rejected:
+            more = f" (+{len(load.rejected) - 10} more)" if len(load.rejected) > 10 else ""
+            print(f"  rejected rows are kept in player_game_results_rejects{more}")
     return 0 if not load.rejected else 1
 
 

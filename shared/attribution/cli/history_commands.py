@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from attribution.batch_rows import format_of, read_rows
 from attribution.bootstrap import App
+from attribution.cli.arguments import iso_date, read_input
 from attribution.cli.output import print_json, print_table
 from attribution.ledger_import import import_ledger
 
@@ -24,8 +24,8 @@ def add_parsers(sub: Any) -> None:
 
     backfill = sub.add_parser("backfill", help="attribute predictions written before stamping")
     backfill.add_argument("--system-id")
-    backfill.add_argument("--from", dest="from_date", type=date.fromisoformat)
-    backfill.add_argument("--to", dest="to_date", type=date.fromisoformat)
+    backfill.add_argument("--from", dest="from_date", type=iso_date)
+    backfill.add_argument("--to", dest="to_date", type=iso_date)
     backfill.add_argument("--replay", action="store_true", help="prove by re-running models")
     backfill.add_argument("--dry-run", action="store_true", help="change nothing")
     backfill.set_defaults(handler=cmd_backfill)
@@ -33,7 +33,8 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_ledger_import(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    table = read_rows(args.file.read_bytes(), format_of(args.file.name), source=str(args.file))
+    fmt = format_of(args.file.name)
+    table = read_rows(read_input(args.file, what="ledger file"), fmt, source=str(args.file))
     result = import_ledger(table, app.ledger)
     if args.json:
         print_json(result.__dict__)

@@ -4,40 +4,50 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from datetime import date
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from attribution.bootstrap import App
 from attribution.card import ModelCard
+from attribution.cli.arguments import iso_date, number, read_input, whole_number
+from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json, print_table
 from attribution.cli.waiting import add_wait_argument, poll_until
 from attribution.config import PublisherKind
 from attribution.errors import PermanentError
-from attribution.extraction import extract_card
-from attribution.objects import StoredObject
+from attribution.extraction import extract_card, parse_timestamp
+from attribution.limits import (
+    MAX_MODEL_FILE_NAME_BYTES,
+    check_system_id,
+    shown_value,
+    trained_at_problem,
+)
+from attribution.objects import StoredObject, check_object_name
 from attribution.training import TrainingSpec, train_model
+from attribution.upload import is_model_object
 
 
 def add_parsers(sub: Any) -> None:
     train = sub.add_parser("train", help="train a CatBoost model on synthetic NBA-like data")
     train.add_argument("--out", required=True, type=Path)
     train.add_argument("--system-id", default="catboost_v9")
-    train.add_argument("--training-start", type=date.fromisoformat, default=date(2025, 11, 2))
-    train.add_argument("--training-end", type=date.fromisoformat, default=date(2026, 1, 31))
+    train.add_argument("--training-start", type=iso_date, default=date(2025, 11, 2))
+    train.add_argument("--training-end", type=iso_date, default=date(2026, 1, 31))
     train.add_argument(
-        "--expected-mae", type=float, help="declared MAE (default: measured on a holdout)"
+        "--expected-mae", type=number(0), help="declared MAE (default: measured on a holdout)"
     )
     train.add_argument(
         "--expected-hit-rate",
-        type=float,
+        type=number(0, 100),
         help="declared high-edge hit rate, percent (default: measured on a holdout)",
     )
     train.add_argument("--trained-at", default=None, help="RFC 3339; default: CatBoost's own")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--rows", type=int, default=20_000, help="training rows")
-    train.add_argument("--iterations", type=int, default=300, help="trees")
-    train.add_argument("--depth", type=int, default=6)
+    train.add_argument("--seed", type=whole_number(0), default=0)
+    train.add_argument("--rows", type=whole_number(2), default=20_000, help="training rows")
+    train.add_argument("--iterations", type=whole_number(1), default=300, help="trees")
+    train.add_argument("--depth", type=whole_number(1, 16), default=6)
     train.add_argument(
         "--loss",
         default="RMSE",
@@ -87,7 +97,42 @@ def _meta(pairs: list[str]) -> dict[str, str]:
     return result
 
 
+def _check_training_facts(args: argparse.Namespace) -> None:
+    """The facts the model will declare, held to the rules its card will be: refused now,
+    not after training, at upload."""
+    check_system_id(args.system_id, field="--system-id")
+    if args.training_end < args.training_start:
+        raise PermanentError(
+            "bad_argument",
+            f"--training-end {args.training_end} is before --training-start {args.training_start}",
+        )
+    now = datetime.now(UTC)
+    given = args.trained_at is not None
+    # Without --trained-at the card takes CatBoost's own finish time: about now.
+    try:
+        trained_at = parse_timestamp(args.trained_at, fact="--trained-at") if given else now
+    except PermanentError as exc:
+        raise PermanentError("bad_argument", exc.message) from None
+    if not args.no_facts:
+        problem = trained_at_problem(trained_at, args.training_end, now)
+        if problem is not None:
+            flag = "--trained-at" if given else "trained_at (now: CatBoost's clock)"
+            raise PermanentError("bad_argument", problem.replace("trained_at", flag, 1))
+    if args.out.is_dir():
+        raise PermanentError(
+            "bad_argument", f"--out {args.out} is a folder: give the path of the .cbm to write"
+        )
+
+
+def _catboost_message(exc: Exception) -> str:
+    """CatBoost's error without the C++ source location it starts with."""
+    return re.sub(r"^\S+\.(?:cpp|h):\d+: ", "", str(exc).strip())
+
+
 def cmd_train(app: App | None, args: argparse.Namespace) -> int:
+    from catboost import CatBoostError
+
+    _check_training_facts(args)
     spec = TrainingSpec(
         system_id=args.system_id,
         training_start=args.training_start,
@@ -104,7 +149,13 @@ def cmd_train(app: App | None, args: argparse.Namespace) -> int:
         over_under=args.over_under,
         categorical=not args.numeric_only,
     )
-    path = train_model(spec, args.out, declare_facts=not args.no_facts)
+    try:
+        path = train_model(spec, args.out, declare_facts=not args.no_facts)
+    except CatBoostError as exc:
+        raise PermanentError(
+            "training_failed",
+            f"CatBoost could not train or save the model: {_catboost_message(exc)}",
+        ) from None
     result = {"model": str(path), "size_bytes": path.stat().st_size, "system_id": args.system_id}
     if args.json:
         print_json(result)
@@ -113,11 +164,36 @@ def cmd_train(app: App | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_object_name(app: App, args: argparse.Namespace) -> str:
+    """The object name the upload is written under, checked before anything is written:
+    a name the model-upload function would ignore (not a .cbm) or a store would refuse is an
+    error that says why, not an upload that silently makes no card."""
+    file_name: str = args.name or args.file.name
+    flag = "--name" if args.name else "the file's name (or --name)"
+    size = len(file_name.encode("utf-8", "surrogateescape"))
+    if size > MAX_MODEL_FILE_NAME_BYTES:
+        raise PermanentError(
+            "bad_argument",
+            f"{flag} is {size} bytes long: a model file name may be at most "
+            f"{MAX_MODEL_FILE_NAME_BYTES} bytes",
+        )
+    name = app.settings.models_prefix + file_name
+    check_object_name(name)
+    if not is_model_object(name, app.settings):
+        raise PermanentError(
+            "not_a_model_name",
+            f"{shown_value(file_name)} does not end in .cbm, so the model-upload function would "
+            "ignore it and make no card: upload a CatBoost .cbm, or pass --name NAME.cbm",
+        )
+    return name
+
+
 def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    data = args.file.read_bytes()
-    name = app.settings.models_prefix + (args.name or args.file.name)
-    stored = app.models.write(name, data, metadata=_meta(args.meta))
+    name = _model_object_name(app, args)
+    metadata = _meta(args.meta)
+    data = read_input(args.file, what="model file")
+    stored = app.models.write(name, data, metadata=metadata)
     digest = _sha256(data)
     outcome: tuple[ModelCard | None, str] | None
     if app.settings.publisher_kind is PublisherKind.INPROCESS:
@@ -126,7 +202,11 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
         bus = app.publisher
         assert isinstance(bus, InProcessBus)
         bus.object_finalized(stored)  # the function runs here, now
-        outcome = _upload_outcome(app, stored, digest) or (None, "no card was published")
+        outcome = _upload_outcome(app, stored, digest) or (
+            None,
+            "the model-upload function published no card and recorded no rejection "
+            "(its log lines above say why)",
+        )
     elif args.wait <= 0:
         result: dict[str, Any] = {"uploaded": stored.uri, "generation": stored.generation}
         print_json(result) if args.json else print(f"uploaded {stored.uri}; the trigger takes it")
@@ -139,7 +219,7 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
                 print_json({"uploaded": stored.uri, "pending": message})
             else:
                 print(f"uploaded {stored.uri}, but {message}: is the trigger running?")
-            return 75
+            return ExitCode.TRY_AGAIN
     card, reason = outcome
     if card is not None:
         if args.json:
@@ -152,7 +232,7 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
         print_json({"uploaded": stored.uri, "rejected": reason})
     else:
         print(f"uploaded {stored.uri}, but it was REJECTED: {reason}")
-    return 2
+    return ExitCode.USAGE
 
 
 def _upload_outcome(
@@ -235,7 +315,7 @@ def _print_card(document: dict[str, Any]) -> None:
 
 
 def cmd_card(app: App | None, args: argparse.Namespace) -> int:
-    data = args.file.read_bytes()
+    data = read_input(args.file, what="model file")
     obj = StoredObject(
         bucket="local-file",
         name=args.file.name,

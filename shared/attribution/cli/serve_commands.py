@@ -12,8 +12,10 @@ from types import FrameType
 from typing import Any
 
 from attribution.bootstrap import App
+from attribution.cli.arguments import number, whole_number
+from attribution.cli.exit_codes import ExitCode
 
-EX_UNAVAILABLE = 69
+EX_UNAVAILABLE = ExitCode.UNAVAILABLE
 # attribution.local_stack is imported by the command only: every other command starts faster.
 DEFAULT_HOME = Path(".attribution/stack")
 
@@ -31,9 +33,10 @@ def add_parsers(sub: Any) -> None:
         help=f"state folder (default: $ATTRIBUTION_HOME, else {DEFAULT_HOME})",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    serve.add_argument("--port", type=int, default=8080, help="functions port (0: any free one)")
-    serve.add_argument("--pubsub-port", type=int, default=8085, help="for the emulator it starts")
-    serve.add_argument("--storage-port", type=int, default=9023, help="for the emulator it starts")
+    port = whole_number(0, 65535)
+    serve.add_argument("--port", type=port, default=8080, help="functions port (0: any free one)")
+    serve.add_argument("--pubsub-port", type=port, default=8085, help="for the emulator it starts")
+    serve.add_argument("--storage-port", type=port, default=9023, help="for the emulator it starts")
     serve.add_argument(
         "--pubsub-emulator", metavar="HOST:PORT", help="use this running Pub/Sub emulator"
     )
@@ -41,7 +44,7 @@ def add_parsers(sub: Any) -> None:
         "--storage-emulator", metavar="URL", help="use this running gcp-storage-emulator"
     )
     serve.add_argument(
-        "--watch-interval", type=float, default=1.0, help="seconds between bucket polls"
+        "--watch-interval", type=number(0.01), default=1.0, help="seconds between bucket polls"
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -1,23 +1,50 @@
-"""``verify`` (exit 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN) and ``report models``."""
+"""``verify`` (exit 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN, 5 unknown system) and
+``report models``."""
 
 from __future__ import annotations
 
 import argparse
-from datetime import date
+import sys
 from typing import Any
 
 from attribution.bootstrap import App
+from attribution.cli.arguments import game_date, iso_date, number
+from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json, print_table
 from attribution.verification.outcome import Status, overall
 from attribution.verification.report import model_report
+from attribution.verification.verifier import UnknownSystemError
 
-EXIT_CODES = {Status.PASS: 0, Status.FAIL: 1, Status.PARTIAL: 3, Status.UNKNOWN: 4}
+EXIT_CODES = {
+    Status.PASS: int(ExitCode.OK),
+    Status.FAIL: int(ExitCode.FAILED),
+    Status.PARTIAL: int(ExitCode.PARTIAL),
+    Status.UNKNOWN: int(ExitCode.UNKNOWN),
+}
+EXIT_UNKNOWN_SYSTEM = int(ExitCode.UNKNOWN_SYSTEM)
+VERIFY_EXIT_CODES = f"""exit codes:
+  {ExitCode.OK:<3} PASS
+  {ExitCode.FAILED:<3} FAIL
+  {ExitCode.USAGE:<3} error in the request (a bad argument or input)
+  {ExitCode.PARTIAL:<3} PARTIAL
+  {ExitCode.UNKNOWN:<3} UNKNOWN (no predictions where a run was expected, or a check could not run)
+  {ExitCode.UNKNOWN_SYSTEM:<3} unknown system: --system-id names no system (no model card,
+      deployment, prediction or logged batch); nothing is recorded, no alert is sent
+  {ExitCode.TRY_AGAIN:<3} a backend failed for now: try again
+(`attribution --help` lists every exit code.)"""
 _MARK = {"PASS": "ok  ", "PARTIAL": "part", "FAIL": "FAIL", "UNKNOWN": "????", "INFO": "info"}
 
 
 def add_parsers(sub: Any) -> None:
-    verify = sub.add_parser("verify", help="check a game date's attribution; alert on change")
-    verify.add_argument("--game-date", required=True, type=date.fromisoformat)
+    verify = sub.add_parser(
+        "verify",
+        help="check a game date's attribution; alert on change",
+        description="Check a game date's attribution for one system or every system that "
+        "predicted that day; record the verdict and alert when it changes.",
+        epilog=VERIFY_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("--game-date", required=True, type=game_date)
     verify.add_argument("--system-id")
     verify.set_defaults(handler=cmd_verify)
 
@@ -25,15 +52,22 @@ def add_parsers(sub: Any) -> None:
     kinds = report.add_subparsers(dest="report", required=True)
     models = kinds.add_parser("models", help="per model file: hit rate, MAE, versus its card")
     models.add_argument("--system-id")
-    models.add_argument("--from", dest="from_date", type=date.fromisoformat)
-    models.add_argument("--to", dest="to_date", type=date.fromisoformat)
-    models.add_argument("--min-edge", type=float, default=5.0, help="high-edge threshold")
+    models.add_argument("--from", dest="from_date", type=iso_date)
+    models.add_argument("--to", dest="to_date", type=iso_date)
+    models.add_argument("--min-edge", type=number(0), default=5.0, help="high-edge threshold")
     models.set_defaults(handler=cmd_report_models)
 
 
 def cmd_verify(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    verdicts = app.verifier().verify(args.game_date, args.system_id)
+    try:
+        verdicts = app.verifier().verify(args.game_date, args.system_id)
+    except UnknownSystemError as exc:
+        if args.json:
+            print_json({"error": exc.message, "code": exc.code, "system_id": exc.system_id})
+        else:
+            print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
+        return EXIT_UNKNOWN_SYSTEM
     if args.json:
         print_json([v.to_document() for v in verdicts])
     else:

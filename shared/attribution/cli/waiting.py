@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from attribution.cli.arguments import number
+
 T = TypeVar("T")
 
 DEFAULT_WAIT_SECONDS = 60.0
@@ -29,7 +31,7 @@ def add_wait_argument(parser: argparse.ArgumentParser, what: str) -> None:
     """``--wait SECONDS``: how long to wait when the function runs in another process."""
     parser.add_argument(
         "--wait",
-        type=float,
+        type=number(0),
         default=DEFAULT_WAIT_SECONDS,
         metavar="SECONDS",
         help=f"when the function runs elsewhere (Pub/Sub, the local stack), wait this long "
