@@ -18,8 +18,8 @@ class AttributionError(Exception):
     """Base class for errors this library raises on purpose."""
 
 
-class PermanentError(AttributionError):
-    """The input is wrong; the same input will always fail the same way."""
+class CodedError(AttributionError):
+    """An error with a stable ``code`` for machines and a ``message`` for people."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -28,6 +28,10 @@ class PermanentError(AttributionError):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+class PermanentError(CodedError):
+    """The input is wrong; the same input will always fail the same way."""
 
 
 class TransientError(AttributionError):
@@ -47,17 +51,9 @@ class SettingsError(AttributionError, ValueError):
         return self.message
 
 
-class BackendUnavailableError(AttributionError):
+class BackendUnavailableError(CodedError):
     """A backend cannot be used as configured, whatever the input: ``message`` says why and
     what to do."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
 
 
 class WarehouseLockedError(BackendUnavailableError, TransientError):
