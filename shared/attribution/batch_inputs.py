@@ -74,15 +74,21 @@ def keep_input(batch_input: BatchInput, store: ObjectStore, batch_id: str) -> No
     if batch_input.source == (batch_input.kept_bucket, batch_input.kept_name):
         return  # the claim check was written where inputs are kept
     content_type = "application/x-ndjson" if batch_input.fmt == "jsonl" else None
+    write_once(store, batch_input.kept_name, batch_input.data, batch_id, content_type)
+
+
+def write_once(
+    store: ObjectStore, name: str, data: bytes, batch_id: str, content_type: str | None = None
+) -> None:
+    """Write ``data`` at ``name`` unless it is there already; other bytes there mean the batch
+    id names another input (``batch_id_reused``), and they are left as they are."""
     created = store.create_exclusive(
-        batch_input.kept_name,
-        batch_input.data,
-        content_type=content_type or "application/octet-stream",
+        name, data, content_type=content_type or "application/octet-stream"
     )
     if created is not None:
         return
-    kept = hashlib.sha256(store.read(batch_input.kept_name)).hexdigest()
-    if kept != batch_input.sha256:
+    kept = hashlib.sha256(store.read(name)).hexdigest()
+    if kept != hashlib.sha256(data).hexdigest():
         raise reused_batch_id(batch_id, kept)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
+from attribution.batch_request import BatchRequest
 from attribution.card import ModelCard, attribution_columns, now_utc
 from attribution.ports import Row, Warehouse
 from attribution.sql_text import sql
@@ -81,7 +81,7 @@ def log_row(
     status: BatchStatus,
     started_at: datetime,
     duration_ms: int | None = None,
-    request: Any = None,
+    request: BatchRequest | None = None,
     card: ModelCard | None = None,
     counts: BatchCounts = BatchCounts(),
     error: str | None = None,
@@ -89,7 +89,7 @@ def log_row(
     input_uri: str | None = None,
     message_id: str | None = None,
 ) -> Row:
-    """One execution-log row; ``request`` is the batch's BatchRequest when it was parsed."""
+    """One execution-log row; ``request`` when the batch's message could be parsed."""
     at = now_utc()
     finished = status is not BatchStatus.RUNNING
     row: Row = {

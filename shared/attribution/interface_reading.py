@@ -34,7 +34,7 @@ def interface_of(model: Any, metadata: Mapping[str, str]) -> ModelInterface:
         ModelFeature(name=name, index=i, type=kinds.get(i, FeatureType.NUMERIC))
         for i, name in enumerate(names)
     )
-    params = _full_params(metadata)
+    params = _json_object(metadata.get("params", ""))
     binarization = params.get("data_processing_options", {}).get("float_features_binarization")
     nan_mode = binarization.get("nan_mode") if isinstance(binarization, dict) else None
     missing_token = metadata.get(CATEGORICAL_MISSING_KEY)
@@ -129,10 +129,6 @@ def _class_name(value: Any) -> str:
 
 def _unservable(base: dict[str, Any], reason: str, **extra: Any) -> ModelInterface:
     return ModelInterface(**base, **extra, servable=False, unservable_reason=reason)
-
-
-def _full_params(metadata: Mapping[str, str]) -> dict[str, Any]:
-    return _json_object(metadata.get("params", ""))
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from attribution.errors import PermanentError
+from attribution.limits import shown_value
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,7 @@ _SHOWN = 80  # characters of a refused name quoted back in the message
 
 
 def _shown(name: str) -> str:
-    """The name for a message: quoted, and cut short when it is long."""
-    return repr(name) if len(name) <= _SHOWN else f"{name[:_SHOWN]!r}... ({len(name)} characters)"
+    return shown_value(name, _SHOWN)
 
 
 def _bad_bucket(name: str, problem: str) -> PermanentError:
@@ -120,8 +120,3 @@ def check_object_name(name: object) -> str:
             "unsafe_object_name", f"object name {_shown(name)} would escape the bucket folder"
         )
     return name
-
-
-def safe_object_name(name: str) -> str:
-    """The same check as ``check_object_name`` (its older name)."""
-    return check_object_name(name)

@@ -92,7 +92,6 @@ def _pool(interface: ModelInterface, features: ModelInput) -> Any:
 
 def score_rows(served: ServedModel, table: pa.Table, game_date: date) -> tuple[CheckedRows, Scores]:
     """Check a batch's rows against the model's interface, then score the good ones."""
-    served.require_servable()
     checked = check_rows(table, interface=served.interface, game_date=game_date)
     return checked, score(served, checked.features)
 

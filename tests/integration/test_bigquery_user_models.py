@@ -18,7 +18,6 @@ fixture: skipped when it cannot start, failed under CI=true.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import os
 import re
@@ -31,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from batches.support import upload_model
 from bigquery_server import PROJECT, bigquery_emulator
 from google.cloud import bigquery
 from user_trained_models import (
@@ -274,18 +274,6 @@ BATCHES = {
 }
 
 
-def publish_model(app: App, path: Path) -> ModelCard:
-    """Write the .cbm under the models prefix; the bus fires model_upload, as GCS would."""
-    data = path.read_bytes()
-    stored = app.models.write(f"{app.settings.models_prefix}{path.name}", data)
-    assert isinstance(app.publisher, InProcessBus)
-    deliveries = app.publisher.object_finalized(stored)
-    assert [d.ok for d in deliveries] == [True], deliveries
-    card = app.registry.for_object_bytes(stored.uri, hashlib.sha256(data).hexdigest())
-    assert card is not None, f"no card was published for {stored.uri}"
-    return card
-
-
 def run_batch(app: App, batch_id: str, system_id: str, day: date, rows: Sequence[Row]) -> None:
     request = BatchRequest(
         batch_id=batch_id,
@@ -324,7 +312,7 @@ def build_world(home: Path, bq: BigQueryWarehouse) -> World:
             over_under=kind is Kind.OVER_UNDER,
         )
         models[key] = train(kind, home / "trained" / f"user_{key}.cbm", facts=facts, seed=seed)
-    cards = {key: publish_model(app, m.path) for key, m in models.items()}
+    cards = {key: upload_model(app, m.path, m.path.name) for key, m in models.items()}
     active_from = datetime.now(UTC) - timedelta(hours=1)
     app.ledger.promote(POINTS_SYSTEM, cards["poisson"], at=active_from, by="tests")
     app.ledger.promote(OU_SYSTEM, cards["classifier"], at=active_from, by="tests")

@@ -12,9 +12,6 @@ product's own code (interface, row checks, scoring) is never used here.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -222,29 +219,6 @@ def results(day: date, players: int, seed: int) -> list[dict[str, Any]]:
         {"game_date": day, "player_lookup": g["player_lookup"], "actual_points": g["actual_points"]}
         for g in games(players, seed=seed)
     ]
-
-
-def jsonl_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    return "".join(json.dumps(dict(r), sort_keys=True) + "\n" for r in rows).encode()
-
-
-def csv_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """A CSV as pandas or a spreadsheet writes it: missing cells empty, floats exact."""
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(row))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(names), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {
-                k: "" if row.get(k) is None else repr(v) if isinstance(v, float) else v
-                for k in names
-                for v in [row.get(k)]
-            }
-        )
-    return out.getvalue().encode()
 
 
 def recommendation_for_points(points: float, line: float, min_edge: float = 1.0) -> str:

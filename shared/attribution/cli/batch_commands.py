@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from attribution.batch_inputs import inline_bytes, kept_input_name, reused_batch_id
+from attribution.batch_inputs import inline_bytes, kept_input_name, reused_batch_id, write_once
 from attribution.batch_request import (
     PUBSUB_MAX_MESSAGE_BYTES,
     BatchRequest,
@@ -185,10 +185,7 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
         rows = parsed
     else:  # a claim check; lines that are no rows reach the function, which rejects them
         name = kept_input_name(app.settings.batch_inputs_prefix, batch_id, fmt)
-        if app.models.create_exclusive(name, data) is None:
-            kept = hashlib.sha256(app.models.read(name)).hexdigest()
-            if kept != hashlib.sha256(data).hexdigest():
-                raise reused_batch_id(batch_id, kept)
+        write_once(app.models, name, data, batch_id)
         rows_uri = f"gs://{app.models.bucket}/{name}"
         _progress(f"claim check written to {rows_uri}")
     request = BatchRequest(

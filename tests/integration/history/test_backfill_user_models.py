@@ -26,14 +26,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from batches.support import csv_bytes, jsonl_bytes
 from user_trained_models import (
     MISSING,
     OTHER_BOOK,
     Kind,
     UserModel,
-    csv_bytes,
     facts_for,
-    jsonl_bytes,
     recommendation_for_points,
     recommendation_for_probability,
     slate,

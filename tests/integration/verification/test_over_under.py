@@ -8,36 +8,23 @@ with the picks made here from the probabilities by the break-even rule at -110.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from attribution.slates import slate_for
-from attribution.training import TrainingSpec, train_model
+from attribution.training import train_model
 from attribution.verification.outcome import Status
 
-from .support import DAY, World, check
+from .support import A_SPEC, DAY, World, check
 
 SYSTEM = "catboost_ou"
 PLAYERS = 120
 EXTRA_LINES = 30
 THRESHOLD = 0.524
-OVER_UNDER = TrainingSpec(
-    system_id=SYSTEM,
-    training_start=date(2025, 11, 1),
-    training_end=date(2026, 1, 31),
-    expected_mae=None,
-    expected_hit_rate=None,
-    trained_at="2026-02-01T06:00:00Z",
-    over_under=True,
-    measure_expected=True,
-    rows=4000,
-    iterations=60,
-    depth=4,
-    seed=31,
-)
+# Model A's window and measured facts, as an over/under classifier of a system of its own.
+OVER_UNDER = replace(A_SPEC, system_id=SYSTEM, over_under=True, rows=4000, iterations=60, seed=31)
 # The same model's card promising a Brier score no over/under model reaches.
 OVERPROMISED = replace(OVER_UNDER, extra_metadata={"expected_brier_score": "0.05"})
 
