@@ -26,7 +26,7 @@ from attribution.card import (
 )
 from attribution.errors import PermanentError
 from attribution.extraction import LoadedModel, extract_card, load_catboost
-from attribution.objects import StoredObject, safe_object_name
+from attribution.objects import StoredObject, check_object_name
 from attribution.schema_files import schemas_dir
 from attribution.training import TrainingSpec, model_features, train_model
 
@@ -463,18 +463,18 @@ def test_load_catboost_reports_intrinsic_facts(old_model_bytes: bytes) -> None:
 )
 def test_names_that_could_escape_the_bucket_folder_are_refused(name: str) -> None:
     with pytest.raises(PermanentError) as caught:
-        safe_object_name(name)
+        check_object_name(name)
     assert caught.value.code == "unsafe_object_name"
     assert repr(name) in caught.value.message
 
 
 def test_an_empty_name_is_not_a_gcs_object_name() -> None:
     with pytest.raises(PermanentError) as caught:
-        safe_object_name("")
+        check_object_name("")
     assert caught.value.code == "bad_object_name"
     assert "1-1024" in caught.value.message
 
 
 @pytest.mark.parametrize("name", ["models/catboost_v9.cbm", "models/2026/02/v9 final.cbm"])
 def test_ordinary_names_are_safe(name: str) -> None:
-    assert safe_object_name(name) == name
+    assert check_object_name(name) == name
