@@ -30,22 +30,15 @@ resource "google_cloudfunctions2_function" "model_upload" {
     environment_variables            = local.common_environment
   }
 
+  # The models bucket's notifications (storage.tf), not a Cloud Storage trigger: on a topic of
+  # ours, Cloud Storage needs to publish to that one topic only.
   event_trigger {
     trigger_region        = var.region
-    event_type            = "google.cloud.storage.object.v1.finalized"
+    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
+    pubsub_topic          = google_pubsub_topic.topic["model_uploads"].id
     retry_policy          = "RETRY_POLICY_RETRY"
     service_account_email = google_service_account.function["model_upload"].email
-
-    event_filters {
-      attribute = "bucket"
-      value     = google_storage_bucket.models.name
-    }
   }
-
-  depends_on = [
-    google_project_iam_member.gcs_agent_publishes_events,
-    google_project_iam_member.model_upload_receives_events,
-  ]
 }
 
 resource "google_cloudfunctions2_function" "prediction_batch" {

@@ -176,13 +176,6 @@ resource "google_pubsub_topic_iam_member" "model_upload_announces_cards" {
 
 # ------------------------------------------------------------------ triggers
 
-# Only a Cloud Storage trigger needs its identity to receive events; Pub/Sub triggers do not.
-resource "google_project_iam_member" "model_upload_receives_events" {
-  project = var.project_id
-  role    = "roles/eventarc.eventReceiver"
-  member  = google_service_account.function["model_upload"].member
-}
-
 locals {
   triggered_services = {
     model_upload     = google_cloudfunctions2_function.model_upload.name
@@ -212,16 +205,14 @@ resource "google_cloud_run_v2_service_iam_member" "verifier_http_invoker" {
   member   = each.value
 }
 
-# Cloud Storage publishes the bucket's events for Eventarc to a topic Eventarc creates with
-# the model_upload trigger, so it cannot be granted on that topic beforehand, and Pub/Sub IAM
-# conditions cannot name one: Eventarc requires this on the project (access.json,
-# service_agents.storage). It is the only project-wide publisher grant.
+# Cloud Storage publishes the models bucket's notifications (storage.tf) to the model uploads
+# topic, and to no other.
 data "google_storage_project_service_account" "gcs" {
   project = var.project_id
 }
 
-resource "google_project_iam_member" "gcs_agent_publishes_events" {
-  project = var.project_id
-  role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+resource "google_pubsub_topic_iam_member" "gcs_agent_notifies_uploads" {
+  topic  = google_pubsub_topic.topic["model_uploads"].name
+  role   = "roles/pubsub.publisher"
+  member = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
 }

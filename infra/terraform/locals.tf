@@ -13,6 +13,7 @@ locals {
   }
 
   topics = {
+    model_uploads         = var.model_uploads_topic
     prediction_batches    = var.prediction_batches_topic
     model_cards           = var.model_cards_topic
     verification_requests = var.verification_requests_topic
@@ -29,6 +30,7 @@ locals {
     BATCH_INPUTS_PREFIX         = var.batch_inputs_prefix
     BQ_DATASET                  = google_bigquery_dataset.attribution.dataset_id
     BQ_LOCATION                 = var.bq_location
+    MODEL_UPLOADS_TOPIC         = google_pubsub_topic.topic["model_uploads"].name
     MODEL_CARDS_TOPIC           = google_pubsub_topic.topic["model_cards"].name
     PREDICTION_BATCHES_TOPIC    = google_pubsub_topic.topic["prediction_batches"].name
     VERIFICATION_REQUESTS_TOPIC = google_pubsub_topic.topic["verification_requests"].name

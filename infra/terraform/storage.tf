@@ -41,6 +41,18 @@ resource "google_storage_bucket" "models" {
   depends_on = [google_project_service.required]
 }
 
+# Each object finalized under models_prefix is announced on the model uploads topic, with its
+# metadata (JSON_API_V1), and model-upload is triggered from there (functions.tf).
+resource "google_storage_notification" "model_uploads" {
+  bucket             = google_storage_bucket.models.name
+  topic              = google_pubsub_topic.topic["model_uploads"].id
+  payload_format     = "JSON_API_V1"
+  event_types        = ["OBJECT_FINALIZE"]
+  object_name_prefix = var.models_prefix
+
+  depends_on = [google_pubsub_topic_iam_member.gcs_agent_notifies_uploads]
+}
+
 # Cards live in the models bucket under cards_prefix unless cards_bucket names another one.
 resource "google_storage_bucket" "cards" {
   count = local.separate_cards ? 1 : 0

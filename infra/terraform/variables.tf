@@ -115,6 +115,12 @@ variable "table_deletion_protection" {
 
 # ------------------------------------------------------------------ Pub/Sub
 
+variable "model_uploads_topic" {
+  description = "Topic the models bucket notifies of each finalized object under models_prefix; model-upload is triggered from it (MODEL_UPLOADS_TOPIC)."
+  type        = string
+  default     = "model-uploads"
+}
+
 variable "prediction_batches_topic" {
   description = "Topic of batch requests (PREDICTION_BATCHES_TOPIC)."
   type        = string

@@ -229,17 +229,7 @@ def _make_publisher(settings: Settings) -> Publisher:
         return PubSubPublisher(settings.project)
     from attribution.adapters.inprocess_bus import InProcessBus
 
-    env_values = {
-        "PREDICTION_BATCHES_TOPIC": settings.prediction_batches_topic,
-        "VERIFICATION_REQUESTS_TOPIC": settings.verification_requests_topic,
-        "MODEL_CARDS_TOPIC": settings.model_cards_topic,
-        "MODELS_BUCKET": settings.models_bucket,
-    }
-    return InProcessBus(
-        settings.home / "bus",
-        topic_for_env=env_values.get,
-        bucket_for_env=env_values.get,
-    )
+    return InProcessBus(settings.home / "bus", named_by=settings.named_by)
 
 
 def _make_notifier(settings: Settings) -> Notifier:

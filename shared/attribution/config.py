@@ -155,6 +155,7 @@ class Settings:
     dataset: str = "nba_predictions"
     bq_location: str = "US"
     duckdb_path: Path | None = None
+    model_uploads_topic: str = "model-uploads"
     model_cards_topic: str = "model-cards"
     prediction_batches_topic: str = "prediction-batches"
     verification_requests_topic: str = "verification-requests"
@@ -204,6 +205,17 @@ class Settings:
             return self.publisher
         return PublisherKind.PUBSUB if self.backend is Backend.GCP else PublisherKind.INPROCESS
 
+    def named_by(self, env_name: str) -> str | None:
+        """The topic or bucket a function manifest names by its variable (``topic_env``,
+        ``notifying_bucket_env``), as these settings resolve it."""
+        return {
+            "MODEL_UPLOADS_TOPIC": self.model_uploads_topic,
+            "MODEL_CARDS_TOPIC": self.model_cards_topic,
+            "PREDICTION_BATCHES_TOPIC": self.prediction_batches_topic,
+            "VERIFICATION_REQUESTS_TOPIC": self.verification_requests_topic,
+            "MODELS_BUCKET": self.models_bucket,
+        }.get(env_name)
+
     @property
     def bucket_root(self) -> Path:
         return self.home / "buckets"
@@ -237,6 +249,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dataset=env.get("BQ_DATASET", "nba_predictions"),
         bq_location=env.get("BQ_LOCATION", "US"),
         duckdb_path=Path(duckdb_path) if duckdb_path else None,
+        model_uploads_topic=env.get("MODEL_UPLOADS_TOPIC", "model-uploads"),
         model_cards_topic=env.get("MODEL_CARDS_TOPIC", "model-cards"),
         prediction_batches_topic=env.get("PREDICTION_BATCHES_TOPIC", "prediction-batches"),
         verification_requests_topic=env.get("VERIFICATION_REQUESTS_TOPIC", "verification-requests"),

@@ -20,8 +20,11 @@ from cloudevents.http import CloudEvent
 from attribution.errors import PermanentError
 from attribution.objects import StoredObject
 
-STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
 PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+# A bucket notification (JSON_API_V1) announcing a new object generation: model uploads
+# arrive this way, on a topic of ours, so Cloud Storage may publish to that topic only.
+OBJECT_FINALIZE = "OBJECT_FINALIZE"
+NOTIFICATION_PAYLOAD = "JSON_API_V1"
 
 
 @dataclass(frozen=True)
@@ -42,16 +45,15 @@ class PubSubMessage:
     subscription: str | None = None
 
 
-def _data_dict(event: CloudEvent) -> dict[str, Any]:
-    data = event.get_data()
-    if isinstance(data, bytes | str):
+def _json_object(raw: Any, what: str) -> dict[str, Any]:
+    if isinstance(raw, bytes | str):
         try:
-            data = json.loads(data)
-        except json.JSONDecodeError:
-            raise PermanentError("malformed_event", "event data is not JSON") from None
-    if not isinstance(data, dict):
-        raise PermanentError("malformed_event", "event data is not a JSON object")
-    return data
+            raw = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise PermanentError("malformed_event", f"{what} is not JSON") from None
+    if not isinstance(raw, dict):
+        raise PermanentError("malformed_event", f"{what} is not a JSON object")
+    return raw
 
 
 def _timestamp(raw: Any) -> datetime | None:
@@ -75,18 +77,28 @@ def _md5_hex(raw: Any) -> str | None:
 
 
 def parse_object_finalized(event: CloudEvent) -> ObjectFinalized:
-    if event["type"] != STORAGE_FINALIZED:
+    """The bucket notification Cloud Storage published for a new object (JSON_API_V1)."""
+    message = parse_pubsub_message(event)
+    kind = message.attributes.get("eventType")
+    if kind != OBJECT_FINALIZE:
         raise PermanentError(
-            "wrong_event_type", f"expected {STORAGE_FINALIZED}, got {event['type']}"
+            "wrong_event_type", f"expected a {OBJECT_FINALIZE} bucket notification, got {kind}"
         )
-    data = _data_dict(event)
+    payload_format = message.attributes.get("payloadFormat")
+    if payload_format != NOTIFICATION_PAYLOAD:
+        raise PermanentError(
+            "malformed_event",
+            f"the bucket notification's payload format is {payload_format}: "
+            f"it must be {NOTIFICATION_PAYLOAD}, which carries the object's metadata",
+        )
+    data = _json_object(message.data, "the notification's object")
     bucket, name = data.get("bucket"), data.get("name")
     if not isinstance(bucket, str) or not isinstance(name, str):
-        raise PermanentError("malformed_event", "storage event lacks bucket or name")
+        raise PermanentError("malformed_event", "the notification's object lacks bucket or name")
     size = data.get("size")
     metadata = data.get("metadata") or {}
     return ObjectFinalized(
-        event_id=str(event["id"]),
+        event_id=message.message_id,
         object=StoredObject(
             bucket=bucket,
             name=name,
@@ -107,7 +119,7 @@ def parse_pubsub_message(event: CloudEvent) -> PubSubMessage:
         raise PermanentError(
             "wrong_event_type", f"expected {PUBSUB_PUBLISHED}, got {event['type']}"
         )
-    data = _data_dict(event)
+    data = _json_object(event.get_data(), "event data")
     message = data.get("message")
     if not isinstance(message, dict):
         raise PermanentError("malformed_event", "Pub/Sub event has no message")
@@ -126,31 +138,47 @@ def parse_pubsub_message(event: CloudEvent) -> PubSubMessage:
     )
 
 
-def object_finalized_event(obj: StoredObject, *, event_id: str | None = None) -> CloudEvent:
+def object_notification(obj: StoredObject) -> tuple[bytes, dict[str, str]]:
+    """The message Cloud Storage publishes to a bucket's notification topic when ``obj``
+    is finalized: the object's metadata (JSON_API_V1) and the notification's attributes."""
     created = (obj.time_created or datetime.now(UTC)).astimezone(UTC)
-    data: dict[str, Any] = {
+    stamp = created.isoformat().replace("+00:00", "Z")
+    resource: dict[str, Any] = {
+        "kind": "storage#object",
         "bucket": obj.bucket,
         "name": obj.name,
         "generation": obj.generation,
         "metageneration": "1",
         "size": str(obj.size) if obj.size is not None else None,
         "contentType": obj.content_type,
-        "timeCreated": created.isoformat().replace("+00:00", "Z"),
-        "updated": created.isoformat().replace("+00:00", "Z"),
+        "timeCreated": stamp,
+        "updated": stamp,
         "metadata": dict(obj.metadata),
     }
     if obj.md5_hex:
-        data["md5Hash"] = base64.b64encode(bytes.fromhex(obj.md5_hex)).decode()
-    return CloudEvent(
-        {
-            "type": STORAGE_FINALIZED,
-            "source": f"//storage.googleapis.com/projects/_/buckets/{obj.bucket}",
-            "subject": f"objects/{obj.name}",
-            "id": event_id or uuid.uuid4().hex,
-            "time": created.isoformat().replace("+00:00", "Z"),
-        },
-        {k: v for k, v in data.items() if v is not None},
-    )
+        resource["md5Hash"] = base64.b64encode(bytes.fromhex(obj.md5_hex)).decode()
+    attributes = {
+        "eventType": OBJECT_FINALIZE,
+        "payloadFormat": NOTIFICATION_PAYLOAD,
+        "bucketId": obj.bucket,
+        "objectId": obj.name,
+        "eventTime": stamp,
+    }
+    if obj.generation is not None:
+        attributes["objectGeneration"] = obj.generation
+    data = json.dumps({k: v for k, v in resource.items() if v is not None}).encode()
+    return data, attributes
+
+
+def object_finalized_event(
+    obj: StoredObject,
+    *,
+    topic_path: str = "projects/local/topics/model-uploads",
+    event_id: str | None = None,
+) -> CloudEvent:
+    """The CloudEvent Eventarc delivers for ``obj``'s bucket notification."""
+    data, attributes = object_notification(obj)
+    return pubsub_event(topic_path, data, attributes, message_id=event_id)
 
 
 def pubsub_event(

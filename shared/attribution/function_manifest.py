@@ -17,7 +17,8 @@ class FunctionSpec:
     event_type: str
     source: Path
     topic_env: str | None = None
-    trigger_bucket_env: str | None = None
+    # The bucket whose notifications (OBJECT_FINALIZE, JSON_API_V1) are published to topic_env.
+    notifying_bucket_env: str | None = None
     requirements: tuple[str, ...] = ()
     signature: str = "cloudevent"
 
@@ -38,7 +39,7 @@ def function_specs() -> dict[str, FunctionSpec]:
             event_type=entry["event_type"],
             source=folder / name / "main.py",
             topic_env=entry.get("topic_env"),
-            trigger_bucket_env=entry.get("trigger_bucket_env"),
+            notifying_bucket_env=entry.get("notifying_bucket_env"),
             requirements=tuple(entry.get("requirements", ())),
             signature=entry.get("signature", "cloudevent"),
         )

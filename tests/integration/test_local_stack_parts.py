@@ -1,22 +1,18 @@
 """The local stack's parts without emulators: the shared DuckDB warehouse across processes,
 the dispatcher (every function in one WSGI app, a raw Pub/Sub push body converted by
-functions-framework), and the bucket watcher that stands in for Eventarc."""
+functions-framework), and the bucket watcher that stands in for the bucket's notifications."""
 
 from __future__ import annotations
 
 import base64
-import json
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cloudevents.conversion import to_structured
 from werkzeug.test import Client
 
@@ -25,10 +21,11 @@ from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
 from attribution.adapters.local_bucket import LocalBucket
 from attribution.batch_request import BatchRequest, RunMode
 from attribution.bootstrap import App
-from attribution.events import STORAGE_FINALIZED, object_finalized_event
+from attribution.events import object_finalized_event, parse_object_finalized, pubsub_event
 from attribution.local_stack.dispatcher import functions_app
 from attribution.local_stack.watcher import BucketWatcher
 from attribution.migrations import migrate
+from attribution.objects import StoredObject
 from attribution.slates import slate_for
 
 # ------------------------------------------------------------------ shared DuckDB
@@ -170,70 +167,59 @@ def test_the_dispatcher_serves_every_function_and_takes_raw_pubsub_push_bodies(
 # ------------------------------------------------------------------ watcher
 
 
-class _Endpoint:
-    """A local HTTP server that records POSTed bodies and answers with queued statuses."""
+class _Topic:
+    """A Publisher (our own port) that records messages and fails the publishes it is told to."""
 
     def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        endpoint = self
+        self.messages: list[tuple[str, bytes, dict[str, str]]] = []
+        self.failures = 0
+        self.attempts = 0
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                endpoint.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(endpoint.statuses.pop(0) if endpoint.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/model_upload"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def publish(self, topic: str, data: bytes, attributes: Mapping[str, str]) -> str:
+        self.attempts += 1
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("emulator restarting")
+        self.messages.append((topic, data, dict(attributes)))
+        return str(len(self.messages))
 
 
-@pytest.fixture
-def endpoint() -> Iterator[_Endpoint]:
-    server = _Endpoint()
-    yield server
-    server.close()
+def _announced(message: tuple[str, bytes, dict[str, str]]) -> StoredObject:
+    topic, data, attributes = message
+    event = pubsub_event(f"projects/local/topics/{topic}", data, attributes)
+    return parse_object_finalized(event).object
 
 
-def test_the_watcher_announces_each_new_generation_once_and_retries_failures(
-    tmp_path: Path, endpoint: _Endpoint
+def test_the_watcher_notifies_each_new_generation_once_and_retries_failed_publishes(
+    tmp_path: Path,
 ) -> None:
     store = LocalBucket(tmp_path, "models")
-    watcher = BucketWatcher(store, "models/", endpoint.url, max_attempts=3)
+    topic = _Topic()
+    watcher = BucketWatcher(store, "models/", topic, "model-uploads", max_attempts=3)
     first = store.write("models/a.cbm", b"one", metadata={"system_id": "catboost_v9"})
     store.write("cards/x.json", b"{}")  # not under the prefix: never announced
     assert watcher.poll_once() == 1
     assert watcher.poll_once() == 0
-    (event,) = endpoint.bodies
-    assert event["type"] == STORAGE_FINALIZED
-    assert event["source"] == "//storage.googleapis.com/projects/_/buckets/models"
-    assert (event["data"]["name"], event["data"]["generation"]) == (
+    (message,) = topic.messages
+    assert message[0] == "model-uploads"
+    assert message[2]["eventType"] == "OBJECT_FINALIZE"
+    assert message[2]["payloadFormat"] == "JSON_API_V1"
+    announced = _announced(message)
+    assert (announced.bucket, announced.name, announced.generation) == (
+        "models",
         "models/a.cbm",
         first.generation,
     )
-    assert event["data"]["metadata"] == {"system_id": "catboost_v9"}
+    assert announced.metadata == {"system_id": "catboost_v9"}
+    assert announced.md5_hex == first.md5_hex
 
-    second = store.write("models/a.cbm", b"two")  # a new generation is a new event
-    endpoint.statuses = [500, 503]
-    assert watcher.poll_once() == 0
-    assert watcher.poll_once() == 0
-    assert watcher.poll_once() == 1
-    retried = endpoint.bodies[1:]
-    assert len(retried) == 3 and len({e["id"] for e in retried}) == 1  # the same event, again
-    assert retried[0]["id"] != event["id"]
-    assert retried[0]["data"]["generation"] == second.generation
+    second = store.write("models/a.cbm", b"two")  # a new generation is a new notification
+    topic.failures = 2
+    assert [watcher.poll_once() for _ in range(3)] == [0, 0, 1]
+    assert _announced(topic.messages[1]).generation == second.generation
 
     store.write("models/b.cbm", b"three")
-    endpoint.statuses = [500, 500, 500]
+    topic.failures = 5
     assert [watcher.poll_once() for _ in range(4)] == [0, 0, 0, 0]
-    assert len(endpoint.bodies) == 7  # given up after 3 attempts
+    assert topic.attempts == 1 + 3 + 3  # b.cbm given up after 3 attempts
+    assert len(topic.messages) == 2

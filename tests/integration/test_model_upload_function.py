@@ -27,7 +27,12 @@ from attribution.bootstrap import App, app, use_app
 from attribution.card import card_from_json
 from attribution.cli.main import main as cli_main
 from attribution.errors import TransientError
-from attribution.events import STORAGE_FINALIZED, object_finalized_event
+from attribution.events import (
+    PUBSUB_PUBLISHED,
+    object_finalized_event,
+    object_notification,
+    pubsub_event,
+)
 from attribution.function_manifest import function_specs
 from attribution.objects import StoredObject
 from attribution.ports import Row
@@ -99,9 +104,9 @@ def upload(
 def test_the_manifest_names_this_entry_point_and_trigger() -> None:
     spec = function_specs()["model_upload"]
     assert spec.entry_point == TARGET
-    assert spec.event_type == STORAGE_FINALIZED
+    assert spec.event_type == PUBSUB_PUBLISHED
     assert spec.source.resolve() == SOURCE
-    assert spec.trigger_bucket_env == "MODELS_BUCKET"
+    assert (spec.topic_env, spec.notifying_bucket_env) == ("MODEL_UPLOADS_TOPIC", "MODELS_BUCKET")
 
 
 # --- the card is published ---------------------------------------------------------------------
@@ -325,17 +330,52 @@ def test_the_card_objects_own_finalize_event_never_retriggers(
     assert state(embedded_app) == before
 
 
-def test_an_event_that_is_not_a_storage_finalize_is_acknowledged(
+def dead_letter_codes(instance: App) -> dict[str, str]:
+    rows = instance.warehouse.query("SELECT event_id, error_code FROM dead_letters")
+    return {r["event_id"]: r["error_code"] for r in rows}
+
+
+def test_an_event_that_is_not_an_object_finalize_notification_is_kept_and_acknowledged(
     client: Any, embedded_app: App
 ) -> None:
-    event = CloudEvent(
-        {"type": "google.cloud.storage.object.v1.deleted", "source": "//storage", "id": "d1"},
+    obj = StoredObject(bucket="models", name="models/catboost_v9.cbm", generation="1")
+    data, attributes = object_notification(obj)
+    deleted = pubsub_event(
+        "projects/p/topics/model-uploads",
+        data,
+        {**attributes, "eventType": "OBJECT_DELETE"},
+        message_id="d1",
+    )
+    bare = pubsub_event(
+        "projects/p/topics/model-uploads",
+        b"",
+        {**attributes, "payloadFormat": "NONE"},
+        message_id="d2",
+    )
+    nameless = pubsub_event(
+        "projects/p/topics/model-uploads",
+        json.dumps({"bucket": "models"}).encode(),
+        attributes,
+        message_id="d3",
+    )
+    storage_trigger = CloudEvent(  # the Cloud Storage trigger's own event: not how we deploy
+        {"type": "google.cloud.storage.object.v1.finalized", "source": "//storage", "id": "d4"},
         {"bucket": "models", "name": "models/catboost_v9.cbm"},
     )
-    assert post(client, event, "structured") == 200
-    no_name = CloudEvent({"type": STORAGE_FINALIZED, "source": "//storage", "id": "d2"}, {})
-    assert post(client, no_name, "binary") == 200
+    for event, mode in [
+        (deleted, "structured"),
+        (bare, "binary"),
+        (nameless, "structured"),
+        (storage_trigger, "binary"),
+    ]:
+        assert post(client, event, mode) == 200
     assert state(embedded_app) == State([], [], [], [], [])
+    assert dead_letter_codes(embedded_app) == {
+        "d1": "wrong_event_type",
+        "d2": "malformed_event",
+        "d3": "malformed_event",
+        "d4": "wrong_event_type",
+    }
 
 
 # --- bad input: acknowledged, recorded, announced; the registry is untouched --------------------
@@ -588,7 +628,9 @@ def test_the_in_process_bus_redelivers_a_transient_failure_then_dead_letters(
     [delivery] = bus.object_finalized(obj)
     assert (delivery.status_code, delivery.attempts) == (500, bus.max_attempts)
     dead = (embedded_app.settings.home / "bus" / "dead-letters.jsonl").read_text().splitlines()
-    assert json.loads(dead[0])["event"]["data"]["name"] == "models/catboost_v9.cbm"
+    message = json.loads(dead[0])["event"]["data"]["message"]
+    assert json.loads(base64.b64decode(message["data"]))["name"] == "models/catboost_v9.cbm"
+    assert message["attributes"]["eventType"] == "OBJECT_FINALIZE"
     use_app(embedded_app)
     [delivery] = bus.object_finalized(obj)
     assert delivery.ok

@@ -35,8 +35,10 @@ import pytest
 from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 
+from attribution.events import object_finalized_event
 from attribution.function_manifest import function_specs
 from attribution.import_graph import PackageSource, function_graph, imports_of, normalize
+from attribution.objects import StoredObject
 from attribution.staging import StagedFunction, package_root, plan_function, stage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -325,14 +327,9 @@ def test_model_upload_serves_alone_and_acknowledges_a_non_model_object(
     staged: dict[str, StagedFunction], tmp_path: Path
 ) -> None:
     item = staged["model_upload"]
-    event = CloudEvent(
-        {
-            "type": "google.cloud.storage.object.v1.finalized",
-            "source": "//storage.googleapis.com/projects/_/buckets/models",
-            "subject": "objects/models/notes.txt",
-            "id": "staging-upload-1",
-        },
-        {"bucket": "models", "name": "models/notes.txt", "generation": "1", "size": "5"},
+    event = object_finalized_event(
+        StoredObject(bucket="models", name="models/notes.txt", generation="1", size=5),
+        event_id="staging-upload-1",
     )
     with serve(item, tmp_path) as served:
         assert served.post(event) == 200

@@ -37,6 +37,7 @@ from sqlglot import exp
 
 from attribution.config import Settings
 from attribution.env_reads import EnvReads, env_reads
+from attribution.events import NOTIFICATION_PAYLOAD, OBJECT_FINALIZE
 from attribution.function_manifest import function_specs
 from attribution.import_graph import PackageSource, function_graph
 from attribution.staging import package_root
@@ -215,6 +216,7 @@ def test_topics_are_the_config_defaults_and_the_triggers_use_the_right_ones(
     terraform: dict[str, Any],
 ) -> None:
     settings = Settings()
+    assert default(terraform, "model_uploads_topic") == settings.model_uploads_topic
     assert default(terraform, "prediction_batches_topic") == settings.prediction_batches_topic
     assert default(terraform, "model_cards_topic") == settings.model_cards_topic
     assert default(terraform, "verification_requests_topic") == settings.verification_requests_topic
@@ -226,10 +228,10 @@ def test_topics_are_the_config_defaults_and_the_triggers_use_the_right_ones(
             topic = f'google_pubsub_topic.topic["{_topic_key(spec.topic_env)}"]'
             assert topic in trigger["pubsub_topic"]
             assert topic in environment[spec.topic_env]  # the code publishes where it listens
-        if spec.trigger_bucket_env:
-            filters = {f["attribute"]: f["value"] for f in trigger["event_filters"]}
-            assert filters == {"bucket": "${google_storage_bucket.models.name}"}
-            assert environment[spec.trigger_bucket_env] == "${google_storage_bucket.models.name}"
+        if spec.notifying_bucket_env:  # the bucket notifies the topic the function listens on
+            notification = resource(terraform, "google_storage_notification", "model_uploads")
+            assert topic in notification["topic"]
+            assert environment[spec.notifying_bucket_env] == notification["bucket"]
     assert environment["ATTRIBUTION_BACKEND"] == "gcp"
 
 
@@ -239,7 +241,12 @@ def test_every_topic_has_a_dead_letter_topic_and_a_subscription_holding_it(
     topics = terraform["locals"]["topics"]
     assert set(topics) == {
         _topic_key(n)
-        for n in ("PREDICTION_BATCHES_TOPIC", "MODEL_CARDS_TOPIC", "VERIFICATION_REQUESTS_TOPIC")
+        for n in (
+            "MODEL_UPLOADS_TOPIC",
+            "PREDICTION_BATCHES_TOPIC",
+            "MODEL_CARDS_TOPIC",
+            "VERIFICATION_REQUESTS_TOPIC",
+        )
     }
     for rtype, name in (
         ("google_pubsub_topic", "topic"),
@@ -1019,17 +1026,15 @@ def expected_grants(module: RootModule) -> set[Grant]:
             for s in need["secrets"]
         }
         grants.add(Grant(member[f], "roles/run.invoker", f"service {name_of[f]}"))
-        if need["trigger"] == "storage":
-            grants.add(Grant(member[f], "roles/eventarc.eventReceiver", f"project {project}"))
     if v["verifier_http_enabled"]:
         http = module.value("google_cloudfunctions2_function", "verifier_http")[0]["name"]
         grants |= {
             Grant(m, "roles/run.invoker", f"service {http}") for m in v["verifier_http_invokers"]
         }
     agents = ACCESS["service_agents"]
-    assert agents["storage"]["publishes"] == "project"
     gcs = DATA["google_storage_project_service_account"]["gcs"]["email_address"]
-    grants.add(Grant(f"serviceAccount:{gcs}", "roles/pubsub.publisher", f"project {project}"))
+    uploads = v[f"{agents['storage']['publishes']}_topic"]
+    grants.add(Grant(f"serviceAccount:{gcs}", "roles/pubsub.publisher", f"topic {uploads}"))
     assert agents["pubsub"]["publishes"] == "dead_letter_topics"
     pubsub = f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
     for topic in module.scope["local"]["topics"].values():
@@ -1186,21 +1191,24 @@ def test_no_principal_is_public_and_no_role_is_broad(root_module: RootModule) ->
         assert not grant.on.startswith("dataset"), grant  # per table, never the whole dataset
 
 
-def test_the_storage_agent_publishes_and_nothing_else(root_module: RootModule) -> None:
-    """Its one grant: pubsub.publisher, on the project, as access.json says and why (the
-    transport topic of a Cloud Storage trigger is Eventarc's, made with the trigger)."""
+def test_the_storage_agent_publishes_to_the_uploads_topic_only(root_module: RootModule) -> None:
+    """Its one grant: pubsub.publisher on the model uploads topic, the topic the models
+    bucket notifies and model_upload is triggered from; nobody publishes project-wide."""
     gcs = "serviceAccount:" + DATA["google_storage_project_service_account"]["gcs"]["email_address"]
     grants = rendered_grants(root_module)
+    uploads = root_module.variables["model_uploads_topic"]
     assert [g for g in grants if g.member == gcs] == [
-        Grant(gcs, "roles/pubsub.publisher", f"project {root_module.variables['project_id']}")
+        Grant(gcs, "roles/pubsub.publisher", f"topic {uploads}")
     ]
-    project_publishers = {
-        g.member
-        for g in grants
-        if g.role == "roles/pubsub.publisher" and g.on.startswith("project")
-    }
-    assert project_publishers == {gcs}
-    assert "Eventarc" in ACCESS["service_agents"]["storage"]["why"]
+    assert not [g for g in grants if g.on.startswith("project") and "pubsub" in g.role]
+    notification = root_module.value("google_storage_notification", "model_uploads")
+    topics = root_module.value("google_pubsub_topic", "topic")
+    assert notification["topic"] == topics["model_uploads"]["id"]
+    assert topics["model_uploads"]["name"] == uploads
+    assert notification["bucket"] == root_module.value("google_storage_bucket", "models")["name"]
+    assert notification["event_types"] == [OBJECT_FINALIZE]
+    assert notification["payload_format"] == NOTIFICATION_PAYLOAD
+    assert notification["object_name_prefix"] == root_module.variables["models_prefix"]
 
 
 def test_one_service_account_per_function_invoked_by_its_own_trigger(
@@ -1209,13 +1217,11 @@ def test_one_service_account_per_function_invoked_by_its_own_trigger(
     accounts = root_module.value("google_service_account", "function")
     assert set(accounts) == set(FUNCTION_RESOURCES) == set(FUNCTIONS_ACCESS)
     assert len({a["member"] for a in accounts.values()}) == len(accounts)
-    receivers = {
-        g.member for g in rendered_grants(root_module) if g.role == "roles/eventarc.eventReceiver"
-    }
-    assert receivers == {accounts["model_upload"]["member"]}  # Pub/Sub triggers need none
-    for key, spec in function_specs().items():
-        trigger = "storage" if spec.trigger_bucket_env else "pubsub"
-        assert FUNCTIONS_ACCESS[key]["trigger"] == trigger, key
+    grants = rendered_grants(root_module)
+    assert not [g for g in grants if g.role == "roles/eventarc.eventReceiver"]  # Pub/Sub only
+    for key, account in accounts.items():
+        service = root_module.value("google_cloudfunctions2_function", key)["name"]
+        assert Grant(account["member"], "roles/run.invoker", f"service {service}") in grants
 
 
 # --------------------------------------------------------------------------- access.json vs code
@@ -1284,8 +1290,6 @@ def test_every_need_in_access_json_is_in_the_functions_code(function: str) -> No
     need = FUNCTIONS_ACCESS[function]["bigquery"]
     assert set(need["writes"]) <= writes, set(need["writes"]) - writes
     assert set(need["reads"]) <= reads, set(need["reads"]) - reads
-    spec = function_specs()[function]
-    assert bool(spec.trigger_bucket_env) == (FUNCTIONS_ACCESS[function]["trigger"] == "storage")
 
 
 # What a function's import graph names but it never calls, table by table: the graph is a

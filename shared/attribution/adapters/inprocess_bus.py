@@ -21,12 +21,7 @@ from typing import Any
 from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 
-from attribution.events import (
-    PUBSUB_PUBLISHED,
-    STORAGE_FINALIZED,
-    object_finalized_event,
-    pubsub_event,
-)
+from attribution.events import object_notification, pubsub_event
 from attribution.function_manifest import FunctionSpec, function_specs
 from attribution.logs import get_logger
 from attribution.objects import StoredObject
@@ -46,21 +41,23 @@ class Delivery:
 
 
 class InProcessBus:
-    """A Publisher, plus storage notifications, for the embedded default."""
+    """A Publisher, plus the models bucket's notifications, for the embedded default.
+
+    ``named_by`` resolves the manifest's variables (``topic_env``, ``notifying_bucket_env``)
+    to the topics and buckets of these settings.
+    """
 
     def __init__(
         self,
         folder: Path,
         *,
-        topic_for_env: Callable[[str], str | None],
-        bucket_for_env: Callable[[str], str | None],
+        named_by: Callable[[str], str | None],
         max_attempts: int = 3,
     ) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_attempts = max_attempts
-        self._topic_for_env = topic_for_env
-        self._bucket_for_env = bucket_for_env
+        self._named_by = named_by
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.deliveries: list[Delivery] = []
@@ -75,24 +72,24 @@ class InProcessBus:
                 self._clients[spec.name] = app.test_client()
             return self._clients[spec.name]
 
-    def _subscribers(
-        self, event_type: str, *, topic: str | None = None, bucket: str | None = None
-    ) -> list[FunctionSpec]:
-        found = []
-        for spec in function_specs().values():
-            if spec.event_type != event_type:
-                continue
-            if topic is not None and (
-                spec.topic_env is None or self._topic_for_env(spec.topic_env) != topic
-            ):
-                continue
-            if bucket is not None and (
-                spec.trigger_bucket_env is None
-                or self._bucket_for_env(spec.trigger_bucket_env) != bucket
-            ):
-                continue
-            found.append(spec)
-        return found
+    def _subscribers(self, topic: str) -> list[FunctionSpec]:
+        return [
+            spec
+            for spec in function_specs().values()
+            if spec.topic_env is not None and self._named_by(spec.topic_env) == topic
+        ]
+
+    def _notification_topics(self, bucket: str) -> list[str]:
+        """The topics ``bucket``'s notifications are published to (Terraform's
+        ``google_storage_notification``)."""
+        topics = {
+            self._named_by(spec.topic_env)
+            for spec in function_specs().values()
+            if spec.notifying_bucket_env is not None
+            and spec.topic_env is not None
+            and self._named_by(spec.notifying_bucket_env) == bucket
+        }
+        return sorted(t for t in topics if t is not None)
 
     def deliver(self, spec: FunctionSpec, event: CloudEvent) -> Delivery:
         headers, body = to_structured(event)
@@ -131,6 +128,12 @@ class InProcessBus:
         _log.error("event dead-lettered", extra={"function": spec.name, "event_id": event["id"]})
 
     def publish(self, topic: str, data: bytes, attributes: Mapping[str, str]) -> str:
+        message_id, _ = self._publish(topic, data, attributes)
+        return message_id
+
+    def _publish(
+        self, topic: str, data: bytes, attributes: Mapping[str, str]
+    ) -> tuple[str, list[Delivery]]:
         message_id = uuid.uuid4().hex
         record = {
             "message_id": message_id,
@@ -145,13 +148,13 @@ class InProcessBus:
         event = pubsub_event(
             f"projects/local/topics/{topic}", data, attributes, message_id=message_id
         )
-        for spec in self._subscribers(PUBSUB_PUBLISHED, topic=topic):
-            self.deliver(spec, event)
-        return message_id
+        return message_id, [self.deliver(spec, event) for spec in self._subscribers(topic)]
 
-    def object_finalized(self, obj: StoredObject, *, event_id: str | None = None) -> list[Delivery]:
-        event = object_finalized_event(obj, event_id=event_id)
+    def object_finalized(self, obj: StoredObject) -> list[Delivery]:
+        """Cloud Storage's part: publish ``obj``'s notification to its bucket's topics."""
+        data, attributes = object_notification(obj)
         return [
-            self.deliver(spec, event)
-            for spec in self._subscribers(STORAGE_FINALIZED, bucket=obj.bucket)
+            delivery
+            for topic in self._notification_topics(obj.bucket)
+            for delivery in self._publish(topic, data, attributes)[1]
         ]

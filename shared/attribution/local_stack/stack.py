@@ -31,7 +31,6 @@ from attribution.config import (
     WarehouseKind,
     load_settings,
 )
-from attribution.events import STORAGE_FINALIZED
 from attribution.function_manifest import function_specs
 from attribution.local_stack.dispatcher import HTTP_VERIFIER_PATH, functions_app, mounts
 from attribution.local_stack.emulators import EmulatorProcess, start_pubsub, start_storage
@@ -81,14 +80,6 @@ def stack_environment(
         "STORAGE_EMULATOR_HOST": storage_url,
         "PUBSUB_EMULATOR_HOST": pubsub_host,
     }
-
-
-def _topic_for(settings: Settings, env_name: str) -> str | None:
-    return {
-        "PREDICTION_BATCHES_TOPIC": settings.prediction_batches_topic,
-        "VERIFICATION_REQUESTS_TOPIC": settings.verification_requests_topic,
-        "MODEL_CARDS_TOPIC": settings.model_cards_topic,
-    }.get(env_name)
 
 
 class _RequestLog(WSGIRequestHandler):
@@ -184,18 +175,19 @@ class LocalStack:
         routes = [
             PushRoute(topic, spec.name, f"{self.base_url}/{spec.name}")
             for spec in specs
-            if spec.topic_env and (topic := _topic_for(settings, spec.topic_env))
+            if spec.topic_env and (topic := settings.named_by(spec.topic_env))
         ]
         pushed = {r.topic for r in routes}
         pull_topics = [t for t in [settings.model_cards_topic] if t not in pushed]
         self.subscriptions = ensure_pubsub(config.project, routes, pull_topics)
 
-        for spec in specs:  # model_upload: the Eventarc trigger on the models bucket
-            if spec.event_type == STORAGE_FINALIZED:
+        for spec in specs:  # model_upload: the models bucket's notifications
+            if spec.notifying_bucket_env and spec.topic_env:
                 watcher = BucketWatcher(
                     self.app.models,
                     settings.models_prefix,
-                    f"{self.base_url}/{spec.name}",
+                    self.app.publisher,
+                    str(settings.named_by(spec.topic_env)),
                     interval=config.watch_interval,
                 )
                 self._watchers.append(watcher.start())
