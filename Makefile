@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: venv
-	$(BIN)/python -m attribution.demo
+	$(BIN)/python -m attribution.devtools.demo
 
 # The local stack: Pub/Sub and GCS emulators, the three functions, push delivery (Ctrl-C stops it).
 serve: venv
@@ -41,7 +41,7 @@ test: lint typecheck $(CHECKOV_STAMP) $(BIGQUERY_STAMP)
 
 # build/<function>/: main.py, the attribution modules it imports, schemas/, pinned requirements.
 stage: venv
-	$(BIN)/python -m attribution.staging --out build
+	$(BIN)/python -m attribution.devtools.staging --out build
 
 $(CHECKOV_STAMP):
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)

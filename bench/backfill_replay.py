@@ -38,18 +38,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import attribution.scoring as scoring_module
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse, to_duckdb
-from attribution.backfill import REPLAY_VERIFIED, Backfill, BackfillSummary
+import attribution.batches.scoring as scoring_module
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse, to_duckdb
+from attribution.batches.scoring import ServedModel
 from attribution.bootstrap import App, build_app
-from attribution.card import ModelCard, attribution_columns
 from attribution.config import Settings
+from attribution.devtools.training import FEATURES, synthetic_player_games
 from attribution.events import object_finalized_event, parse_object_finalized
-from attribution.scoring import ServedModel
-from attribution.sql_text import sql
-from attribution.tables import table_spec
-from attribution.training import FEATURES, synthetic_player_games
-from attribution.upload import UploadResult
+from attribution.history.backfill import REPLAY_VERIFIED, Backfill, BackfillSummary
+from attribution.model_card.card import ModelCard, attribution_columns
+from attribution.model_card.publishing import UploadResult
+from attribution.warehouse.sql_text import sql
+from attribution.warehouse.tables import table_spec
 from bench import Options, Outcome
 from bench.environment import BENCH_MODEL, cpu_model, spec_model
 from bench.timing import Timing, time_once

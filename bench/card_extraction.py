@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from attribution import extraction
-from attribution.adapters.local_bucket import LocalBucket
-from attribution.card import CardStatus
+from attribution.adapters.embedded.local_bucket import LocalBucket
 from attribution.config import Settings
+from attribution.devtools.training import FEATURES, synthetic_player_games
 from attribution.events import object_finalized_event, parse_object_finalized
-from attribution.extraction import extract_card
-from attribution.training import FEATURES, synthetic_player_games
+from attribution.model_card import extraction
+from attribution.model_card.card import CardStatus
+from attribution.model_card.extraction import extract_card
 from bench import Options, Outcome
 from bench.environment import cached_model, catboost_version, cpu_model
 from bench.timing import Timing, interleaved

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from attribution.extraction import CATBOOST_MAGIC
-from attribution.training import TrainingSpec, train_model
+from attribution.devtools.training import TrainingSpec, train_model
+from attribution.model_card.extraction import CATBOOST_MAGIC
 
 # The benchmarks' model: 500 trees of depth 6 on numeric features only, none missing (the
 # model the earlier figures were measured on); a benchmark sets its system_id and features.

@@ -70,31 +70,31 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.batch_inputs import kept_input_name
-from attribution.batch_request import BatchRequest, RunMode, split_gs_uri
-from attribution.batch_rows import CheckedRows, check_rows, format_of, read_rows
-from attribution.bootstrap import App, build_app
-from attribution.card import ModelCard, now_utc
-from attribution.config import Settings
-from attribution.events import PubSubMessage, object_finalized_event, parse_object_finalized
-from attribution.model_interface import CatBoostOutput, FeatureType, PredictionType
-from attribution.prediction_batch import (
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
+from attribution.batches.inputs import kept_input_name
+from attribution.batches.predictor import (
     BatchOutcome,
     BatchPredictor,
     BatchStatus,
 )
-from attribution.scoring import Scores, ServedModel, score, text_columns
-from attribution.stamping import PickRules, stamp_predictions
-from attribution.tables import table_spec
-from attribution.training import (
+from attribution.batches.request import BatchRequest, RunMode, split_gs_uri
+from attribution.batches.rows import CheckedRows, check_rows, format_of, read_rows
+from attribution.batches.scoring import Scores, ServedModel, score, text_columns
+from attribution.batches.stamping import PickRules, stamp_predictions
+from attribution.bootstrap import App, build_app
+from attribution.config import Settings
+from attribution.devtools.training import (
     CATEGORICAL,
     FEATURES,
     TrainingSpec,
     model_features,
     synthetic_player_games,
 )
-from attribution.upload import UploadResult
+from attribution.events import PubSubMessage, object_finalized_event, parse_object_finalized
+from attribution.model_card.card import ModelCard, now_utc
+from attribution.model_card.interface import CatBoostOutput, FeatureType, PredictionType
+from attribution.model_card.publishing import UploadResult
+from attribution.warehouse.tables import table_spec
 from bench import BENCH_DIR, Options, Outcome
 from bench.environment import BENCH_MODEL, cpu_model, spec_model
 from bench.timing import Timing, interleaved, time_once

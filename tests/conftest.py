@@ -28,7 +28,7 @@ from emulators import (
 
 from attribution.bootstrap import App, build_app, use_app
 from attribution.config import Settings
-from attribution.training import TrainingSpec, train_model
+from attribution.devtools.training import TrainingSpec, train_model
 
 __all__ = ["gcp_project", "gcs_bucket", "gcs_emulator", "pubsub", "pubsub_emulator", "pubsub_topic"]
 

@@ -3,8 +3,8 @@
 Shared by tests/integration and tests/e2e (``tests/conftest.py`` imports the fixtures, so one
 emulator of each kind serves the whole session). Each emulator is started once per session in
 its own process group (so the whole tree, JVM included, is killed at the end) on a free port,
-by the same code ``attribution serve`` uses (``attribution.local_stack.emulators``), and the
-client libraries are pointed at it through PUBSUB_EMULATOR_HOST / STORAGE_EMULATOR_HOST.
+by the same code ``attribution serve`` uses (``attribution.devtools.local_stack.emulators``),
+and the client libraries are pointed at it through PUBSUB_EMULATOR_HOST / STORAGE_EMULATOR_HOST.
 When one cannot start, its tests are skipped with the reason, except under CI=true, where
 they fail.
 
@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from attribution.local_stack.emulators import (
+from attribution.devtools.local_stack.emulators import (
     EmulatorError,
     free_port,
     pubsub_unavailable,
@@ -112,7 +112,7 @@ def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def gcs_bucket(gcs_emulator: str, gcp_project: str) -> str:
     """A new, empty bucket on the GCS emulator."""
-    from attribution.adapters.gcs_store import storage_client
+    from attribution.adapters.google_cloud.gcs_store import storage_client
 
     name = f"test-{uuid.uuid4().hex[:12]}"
     storage_client(gcp_project).create_bucket(name)

@@ -37,7 +37,7 @@ locals {
     LOG_LEVEL                   = var.log_level
   }
 
-  # Alert email (attribution.notifier_config): all of it or none of it.
+  # Alert email (attribution.alerts.channel_settings): all of it or none of it.
   email_environment = var.smtp_host == "" ? {} : merge(
     {
       SMTP_HOST      = var.smtp_host

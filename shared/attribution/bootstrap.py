@@ -24,16 +24,16 @@ from attribution.config import (
     WarehouseKind,
     load_settings,
 )
-from attribution.deployments import ActiveModelCache, DeploymentLedger
 from attribution.errors import SettingsError
+from attribution.history.ledger import ActiveModelCache, DeploymentLedger
 from attribution.logs import configure_logging
+from attribution.model_card.registry import CardRegistry
 from attribution.ports import Notifier, ObjectStore, Publisher, Warehouse
-from attribution.registry import CardRegistry
 
 if TYPE_CHECKING:
-    from attribution.backfill import Backfill
-    from attribution.model_loading import ModelCache
-    from attribution.prediction_batch import BatchPredictor
+    from attribution.batches.predictor import BatchPredictor
+    from attribution.history.backfill import Backfill
+    from attribution.model_card.loading import ModelCache
     from attribution.verification.verifier import Verifier
 
 
@@ -70,8 +70,8 @@ class App:
     def batch_predictor(self) -> BatchPredictor:
         """Built once per instance: its model and ledger caches outlive one invocation."""
         if "batch_predictor" not in self._cached:
-            from attribution.batch_claims import BatchClaims
-            from attribution.prediction_batch import BatchPredictor, PredictionSettings
+            from attribution.batches.claims import BatchClaims
+            from attribution.batches.predictor import BatchPredictor, PredictionSettings
 
             self._cached["batch_predictor"] = BatchPredictor(
                 warehouse=self.warehouse,
@@ -99,7 +99,7 @@ class App:
     def model_cache(self) -> ModelCache:
         """One per instance, shared by prediction and replay: a model is loaded once."""
         if "model_cache" not in self._cached:
-            from attribution.model_loading import ModelCache
+            from attribution.model_card.loading import ModelCache
 
             self._cached["model_cache"] = ModelCache(
                 self.store, capacity=self.settings.model_cache_size
@@ -108,7 +108,7 @@ class App:
         return cache
 
     def backfill(self) -> Backfill:
-        from attribution.backfill import Backfill, BackfillSettings
+        from attribution.history.backfill import Backfill, BackfillSettings
 
         return Backfill(
             warehouse=self.warehouse,
@@ -141,7 +141,7 @@ class App:
         )
 
     def card_publisher(self) -> Any:
-        from attribution.upload import CardPublisher
+        from attribution.model_card.publishing import CardPublisher
 
         return CardPublisher(
             settings=self.settings,
@@ -174,32 +174,32 @@ def _verifier_setting_error(exc: ValueError) -> SettingsError:
 
 def _make_store(settings: Settings, bucket: str) -> ObjectStore:
     if settings.object_store_kind is ObjectStoreKind.GCS:
-        from attribution.adapters.gcs_store import GcsStore
+        from attribution.adapters.google_cloud.gcs_store import GcsStore
 
         return GcsStore(bucket, project=settings.project)
-    from attribution.adapters.local_bucket import LocalBucket
+    from attribution.adapters.embedded.local_bucket import LocalBucket
 
     return LocalBucket(settings.bucket_root, bucket)
 
 
 def _make_warehouse(settings: Settings) -> Warehouse:
     if settings.warehouse_kind is WarehouseKind.BIGQUERY:
-        from attribution.adapters.bigquery_warehouse import BigQueryWarehouse
+        from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse
 
         return BigQueryWarehouse(
             project=settings.project, dataset=settings.dataset, location=settings.bq_location
         )
-    from attribution.adapters.duckdb_warehouse import (
+    from attribution.adapters.embedded.duckdb_warehouse import (
         DuckDBWarehouse,
         is_unreadable_database,
         unavailable,
     )
-    from attribution.migrations import migrate
+    from attribution.warehouse.migrations import migrate
 
     path = settings.warehouse_path
     try:
         if settings.duckdb_access is DuckDBAccess.SHARED:
-            from attribution.adapters.duckdb_shared import SharedDuckDBWarehouse
+            from attribution.adapters.embedded.duckdb_shared import SharedDuckDBWarehouse
 
             shared = SharedDuckDBWarehouse(path)
             with shared.session() as held:
@@ -218,7 +218,7 @@ def _make_warehouse(settings: Settings) -> Warehouse:
 
 def _make_publisher(settings: Settings) -> Publisher:
     if settings.publisher_kind is PublisherKind.PUBSUB:
-        from attribution.adapters.pubsub_publisher import PubSubPublisher
+        from attribution.adapters.google_cloud.pubsub_publisher import PubSubPublisher
 
         if not settings.project:
             raise SettingsError(
@@ -227,18 +227,18 @@ def _make_publisher(settings: Settings) -> Publisher:
                 "the project's id, or PUBLISHER=inprocess",
             )
         return PubSubPublisher(settings.project)
-    from attribution.adapters.inprocess_bus import InProcessBus
+    from attribution.adapters.embedded.inprocess_bus import InProcessBus
 
     return InProcessBus(settings.home / "bus", named_by=settings.named_by)
 
 
 def _make_notifier(settings: Settings) -> Notifier:
-    """Slack (falling back to email), email, or the console: see attribution.notifier_config.
+    """Slack (falling back to email), email, or the console (attribution.alerts.channel_settings).
 
     The secrets (webhook URL, SMTP password) are read from the environment here, at build
     time, and live only inside the adapters; they are not part of Settings.
     """
-    from attribution.notifier_config import channels_from_env
+    from attribution.alerts.channel_settings import channels_from_env
 
     return channels_from_env(mode=settings.notifier)
 

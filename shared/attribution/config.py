@@ -159,7 +159,7 @@ class Settings:
     model_cards_topic: str = "model-cards"
     prediction_batches_topic: str = "prediction-batches"
     verification_requests_topic: str = "verification-requests"
-    # "auto": Slack / email from SLACK_WEBHOOK_URL and SMTP_* (see attribution.notifier_config),
+    # "auto": Slack / email from SLACK_WEBHOOK_URL and SMTP_* (attribution.alerts.channel_settings),
     # console when neither is set; "console": console only. A Settings built in code (tests)
     # stays on the console; load_settings() (the deployed functions) defaults to "auto".
     notifier: str = "console"

@@ -17,7 +17,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from attribution.tables import json_default
+from attribution.warehouse.tables import json_default
 
 NOTE_KEY = "non_finite"
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from attribution.local_stack.emulators import tail
-from attribution.local_stack.stack import STACK_FILE
+from attribution.devtools.local_stack.emulators import tail
+from attribution.devtools.local_stack.stack import STACK_FILE
 
 READY_TIMEOUT_SECONDS = 120.0
 

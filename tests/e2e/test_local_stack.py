@@ -26,12 +26,11 @@ import pytest
 from emulators import emulator_unavailable, free_port
 from werkzeug.serving import make_server
 
-from attribution.adapters.duckdb_shared import SharedDuckDBWarehouse
-from attribution.adapters.gcs_store import GcsStore
-from attribution.adapters.pubsub_publisher import PubSubPublisher
-from attribution.batch_request import BatchRequest, RunMode
+from attribution.adapters.embedded.duckdb_shared import SharedDuckDBWarehouse
+from attribution.adapters.google_cloud.gcs_store import GcsStore
+from attribution.adapters.google_cloud.pubsub_publisher import PubSubPublisher
+from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App, build_app, use_app
-from attribution.card import card_from_json
 from attribution.cli.main import main as cli_main
 from attribution.config import (
     ObjectStoreKind,
@@ -40,15 +39,16 @@ from attribution.config import (
     WarehouseKind,
     load_settings,
 )
+from attribution.devtools.local_stack.emulators import pubsub_unavailable, storage_unavailable
+from attribution.devtools.local_stack.topology import PushRoute, ensure_pubsub, pull_subscription
+from attribution.devtools.slates import slate_for
+from attribution.devtools.training import TrainingSpec, train_model
 from attribution.events import object_finalized_event, parse_object_finalized
 from attribution.function_manifest import function_specs
-from attribution.local_stack.emulators import pubsub_unavailable, storage_unavailable
-from attribution.local_stack.topology import PushRoute, ensure_pubsub, pull_subscription
+from attribution.model_card.card import card_from_json
+from attribution.model_card.publishing import card_object_name
 from attribution.ports import Row
-from attribution.results import load_results
-from attribution.slates import slate_for
-from attribution.training import TrainingSpec, train_model
-from attribution.upload import card_object_name
+from attribution.verification.game_results import load_results
 from e2e.support import ServedStack, start_serve
 
 pytestmark = pytest.mark.emulator

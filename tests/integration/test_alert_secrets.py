@@ -17,12 +17,12 @@ from collections.abc import Iterator
 import pytest
 from alert_servers import WEBHOOK_PATH, FakeSlack, SmtpSink, closed_port, quiet_smtp_server_logs
 
-from attribution.adapters.console_notifier import ConsoleNotifier
-from attribution.adapters.email_notifier import EmailNotifier
-from attribution.adapters.fallback_notifier import FallbackNotifier
-from attribution.adapters.slack_notifier import SlackNotifier
+from attribution.alerts.channel_settings import channels_from_env
+from attribution.alerts.console_channel import ConsoleNotifier
+from attribution.alerts.email_channel import EmailNotifier
+from attribution.alerts.fallback_channel import FallbackNotifier
+from attribution.alerts.slack_channel import SlackNotifier
 from attribution.logs import JsonFormatter
-from attribution.notifier_config import channels_from_env
 from attribution.ports import Alert, AlertSection, NotificationError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from attribution.adapters.local_bucket import LocalBucket
-from attribution.batch_claims import BatchClaims
+from attribution.adapters.embedded.local_bucket import LocalBucket
+from attribution.batches.claims import BatchClaims
 from attribution.errors import TransientError
 from attribution.ports import ObjectStore
 
@@ -69,7 +69,7 @@ def test_only_one_of_many_racing_deliveries_gets_the_claim(tmp_path: Path) -> No
 def test_claims_on_gcs(gcs_bucket: str, gcp_project: str) -> None:
     """Real GCS honours ifGenerationMatch; the gcp-storage-emulator release here does not
     (it never answers 412), so against it this contract cannot be held and is skipped."""
-    from attribution.adapters.gcs_store import GcsStore
+    from attribution.adapters.google_cloud.gcs_store import GcsStore
 
     store = GcsStore(gcs_bucket, project=gcp_project)
     assert store.create_exclusive("probe", b"1") is not None

@@ -45,17 +45,17 @@ from user_trained_models import (
     user_frame,
 )
 
-from attribution.adapters.bigquery_warehouse import BigQueryWarehouse, schema_fields
-from attribution.adapters.inprocess_bus import InProcessBus
-from attribution.batch_request import BatchRequest, RunMode
+from attribution.adapters.embedded.inprocess_bus import InProcessBus
+from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse, schema_fields
+from attribution.batches.request import BatchRequest, RunMode
+from attribution.batches.stamping import batch_key
 from attribution.bootstrap import App, build_app, use_app
-from attribution.card import ModelCard, attribution_columns
 from attribution.config import Settings
-from attribution.migrations import MigrationReport, migrate, migration_files
+from attribution.model_card.card import ModelCard, attribution_columns
 from attribution.ports import Row
-from attribution.results import load_results
-from attribution.stamping import batch_key
-from attribution.tables import table_spec
+from attribution.verification.game_results import load_results
+from attribution.warehouse.migrations import MigrationReport, migrate, migration_files
+from attribution.warehouse.tables import table_spec
 
 pytestmark = pytest.mark.emulator
 __all__ = ["bigquery_emulator"]  # the server's fixture, used by the fixtures below

@@ -9,7 +9,7 @@ The answers are checked against the embedded warehouse: a small real world is ma
 embedded App (models uploaded through the bucket trigger, promoted, slates predicted on the
 bus, results loaded, a verification run, rows a worker wrote without stamping), its rows
 are written the same way into a fresh DuckDB warehouse and a fresh BigQuery dataset, and
-every file in attribution/sql/ runs on both with realistic parameters (NULL ones included)
+every file in attribution/warehouse/sql/ runs on both with realistic parameters (NULL ones included)
 and must give the same rows. The verifier and the backfill run on both too. There the
 partitioned tables require a partition filter, as Terraform makes them, and local-bigquery
 refuses a query without one, as BigQuery does.
@@ -44,25 +44,25 @@ from google.api_core.exceptions import BadRequest
 from google.cloud import bigquery
 from sqlglot import exp
 
-from attribution import sql_text
-from attribution.adapters.bigquery_warehouse import BigQueryWarehouse, schema_fields
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.adapters.inprocess_bus import InProcessBus
-from attribution.backfill import Backfill, BackfillSettings
-from attribution.batch_request import BatchRequest, RunMode
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
+from attribution.adapters.embedded.inprocess_bus import InProcessBus
+from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse, schema_fields
+from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App, build_app, use_app
-from attribution.card import ModelCard, now_utc
 from attribution.config import Settings
-from attribution.deployments import DeploymentLedger
-from attribution.migrations import SchemaDriftError, migrate, migration_files, view_files
+from attribution.devtools.slates import slate_for
+from attribution.history.backfill import Backfill, BackfillSettings
+from attribution.history.ledger import DeploymentLedger
+from attribution.model_card.card import ModelCard, now_utc
+from attribution.model_card.registry import CardRegistry
 from attribution.ports import Alert, Row, Warehouse
-from attribution.registry import CardRegistry
-from attribution.results import load_results
-from attribution.slates import slate_for
-from attribution.sql_text import sql
-from attribution.tables import table_spec, table_specs
+from attribution.verification.game_results import load_results
 from attribution.verification.settings import load_verifier_settings
 from attribution.verification.verifier import SystemVerdict, Verifier
+from attribution.warehouse import sql_text
+from attribution.warehouse.migrations import SchemaDriftError, migrate, migration_files, view_files
+from attribution.warehouse.sql_text import sql
+from attribution.warehouse.tables import table_spec, table_specs
 
 pytestmark = pytest.mark.emulator
 __all__ = ["bigquery_emulator"]  # the server's fixture, used by the fixtures below

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from attribution.batch_request import RunMode
+from attribution.batches.request import RunMode
 from attribution.cli.batch_commands import _batch_summary, default_batch_id
 from attribution.cli.exit_codes import MEANINGS, ExitCode
 from attribution.cli.main import main

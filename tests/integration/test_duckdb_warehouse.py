@@ -13,11 +13,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse, to_duckdb
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse, to_duckdb
 from attribution.errors import BackendUnavailableError, TransientError, WarehouseLockedError
-from attribution.migrations import migrate
-from attribution.sql_text import sql
-from attribution.tables import table_spec
+from attribution.warehouse.migrations import migrate
+from attribution.warehouse.sql_text import sql
+from attribution.warehouse.tables import table_spec
 
 NOW = datetime(2026, 2, 2, 18, 0, tzinfo=UTC)
 

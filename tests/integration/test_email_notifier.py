@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alert_servers import Cert, SmtpSink, closed_port, self_signed_cert
 
-from attribution.adapters.email_notifier import EmailNotifier, SmtpSettings, TlsMode
+from attribution.alerts.email_channel import EmailNotifier, SmtpSettings, TlsMode
 from attribution.ports import Alert, AlertSection, NotificationError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from attribution.adapters.gcs_store import GcsStore
+from attribution.adapters.google_cloud.gcs_store import GcsStore
 from attribution.errors import PermanentError
 
 pytestmark = pytest.mark.emulator

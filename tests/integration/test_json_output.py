@@ -18,8 +18,8 @@ import pytest
 from attribution.bootstrap import app
 from attribution.cli.main import build_parser, main
 from attribution.cli.output import print_json
+from attribution.devtools.slates import slate_for
 from attribution.json_safe import NOTE_KEY, dumps_finite, finite_json
-from attribution.slates import slate_for
 
 SMALL = ["--rows", "2000", "--iterations", "30", "--depth", "4"]
 DAY = date(2026, 3, 2)

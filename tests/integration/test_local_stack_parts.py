@@ -16,24 +16,24 @@ from typing import Any
 from cloudevents.conversion import to_structured
 from werkzeug.test import Client
 
-from attribution.adapters.duckdb_shared import SharedDuckDBWarehouse
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.adapters.local_bucket import LocalBucket
-from attribution.batch_request import BatchRequest, RunMode
+from attribution.adapters.embedded.duckdb_shared import SharedDuckDBWarehouse
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
+from attribution.adapters.embedded.local_bucket import LocalBucket
+from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App
+from attribution.devtools.local_stack.dispatcher import functions_app
+from attribution.devtools.local_stack.watcher import BucketWatcher
+from attribution.devtools.slates import slate_for
 from attribution.events import object_finalized_event, parse_object_finalized, pubsub_event
-from attribution.local_stack.dispatcher import functions_app
-from attribution.local_stack.watcher import BucketWatcher
-from attribution.migrations import migrate
 from attribution.objects import StoredObject
-from attribution.slates import slate_for
+from attribution.warehouse.migrations import migrate
 
 # ------------------------------------------------------------------ shared DuckDB
 
 _WRITER = """
 import sys
 from datetime import UTC, datetime
-from attribution.adapters.duckdb_shared import SharedDuckDBWarehouse
+from attribution.adapters.embedded.duckdb_shared import SharedDuckDBWarehouse
 warehouse = SharedDuckDBWarehouse(sys.argv[1], wait_seconds=float(sys.argv[3]))
 for i in range(int(sys.argv[2])):
     warehouse.insert_new_rows("dead_letters", [{

@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.migrations import SchemaDriftError, migrate, migration_files, view_files
-from attribution.tables import table_spec, table_specs
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
+from attribution.warehouse.migrations import SchemaDriftError, migrate, migration_files, view_files
+from attribution.warehouse.tables import table_spec, table_specs
 
 SEED_COLUMNS = [
     "model_file_name",

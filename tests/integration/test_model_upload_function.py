@@ -24,7 +24,6 @@ from cloudevents.http import CloudEvent
 from functions_framework import create_app
 
 from attribution.bootstrap import App, app, use_app
-from attribution.card import card_from_json
 from attribution.cli.main import main as cli_main
 from attribution.errors import TransientError
 from attribution.events import (
@@ -34,9 +33,10 @@ from attribution.events import (
     pubsub_event,
 )
 from attribution.function_manifest import function_specs
+from attribution.model_card.card import card_from_json
 from attribution.objects import StoredObject
 from attribution.ports import Row
-from attribution.schema_files import schemas_dir
+from attribution.warehouse.schema_files import schemas_dir
 
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "model_upload" / "main.py"
 TARGET = "on_model_uploaded"
@@ -619,7 +619,7 @@ def test_a_failure_after_publishing_is_retried_into_one_card(
 def test_the_in_process_bus_redelivers_a_transient_failure_then_dead_letters(
     embedded_app: App, old_model_bytes: bytes
 ) -> None:
-    from attribution.adapters.inprocess_bus import InProcessBus
+    from attribution.adapters.embedded.inprocess_bus import InProcessBus
 
     obj = upload(embedded_app, old_model_bytes)
     bus = embedded_app.publisher

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from attribution.adapters.console_notifier import ConsoleNotifier
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.adapters.gcs_store import GcsStore
-from attribution.adapters.pubsub_publisher import PubSubPublisher
-from attribution.card import card_from_json
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
+from attribution.adapters.google_cloud.gcs_store import GcsStore
+from attribution.adapters.google_cloud.pubsub_publisher import PubSubPublisher
+from attribution.alerts.console_channel import ConsoleNotifier
 from attribution.config import Backend, Settings
+from attribution.devtools.training import TrainingSpec, train_model
 from attribution.events import object_finalized_event, parse_object_finalized
-from attribution.migrations import migrate
-from attribution.registry import CardRegistry
-from attribution.training import TrainingSpec, train_model
-from attribution.upload import CardPublisher, UploadResult
+from attribution.model_card.card import card_from_json
+from attribution.model_card.publishing import CardPublisher, UploadResult
+from attribution.model_card.registry import CardRegistry
+from attribution.warehouse.migrations import migrate
 
 if TYPE_CHECKING:
     from emulators import PubSubSandbox

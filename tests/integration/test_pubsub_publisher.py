@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from attribution.adapters.pubsub_publisher import PubSubPublisher
+from attribution.adapters.google_cloud.pubsub_publisher import PubSubPublisher
 from attribution.errors import TransientError
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ from typing import Any, NoReturn
 import pyarrow as pa
 import pytest
 
-from attribution.batch_rows import read_rows
+from attribution.batches.rows import read_rows
 from attribution.bootstrap import App
 from attribution.cli.main import main
-from attribution.results import MAX_PLAUSIBLE_POINTS, load_results, reject_id
+from attribution.verification.game_results import MAX_PLAUSIBLE_POINTS, load_results, reject_id
 
 DAY = "2026-03-01"
 

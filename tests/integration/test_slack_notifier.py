@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from alert_servers import WEBHOOK_PATH, FakeSlack, SmtpSink, closed_port
 
-from attribution.adapters.email_notifier import EmailNotifier, SmtpSettings, TlsMode
-from attribution.adapters.fallback_notifier import FallbackNotifier
-from attribution.adapters.slack_notifier import SlackNotifier
-from attribution.alert_rendering import MAX_BLOCKS
+from attribution.alerts.email_channel import EmailNotifier, SmtpSettings, TlsMode
+from attribution.alerts.fallback_channel import FallbackNotifier
+from attribution.alerts.rendering import MAX_BLOCKS
+from attribution.alerts.slack_channel import SlackNotifier
 from attribution.ports import Alert, AlertSection, NotificationError
 
 ALERT = Alert(

@@ -35,11 +35,11 @@ import pytest
 from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 
+from attribution.devtools.import_graph import PackageSource, function_graph, imports_of, normalize
+from attribution.devtools.staging import StagedFunction, package_root, plan_function, stage
 from attribution.events import object_finalized_event
 from attribution.function_manifest import function_specs
-from attribution.import_graph import PackageSource, function_graph, imports_of, normalize
 from attribution.objects import StoredObject
-from attribution.staging import StagedFunction, package_root, plan_function, stage
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTIONS_FRAMEWORK = Path(sys.executable).parent / "functions-framework"
@@ -107,7 +107,7 @@ def test_staged_folder_holds_real_files_and_nothing_of_the_build(
         "schemas/bigquery/tables.json",
     ):
         assert (folder / required).is_file(), required
-    assert (folder / "attribution" / "sql").is_dir()
+    assert (folder / "attribution" / "warehouse" / "sql").is_dir()
     files = list(folder.rglob("*"))
     assert not [p for p in files if p.is_symlink()]
     assert not [p for p in files if "__pycache__" in p.parts]
@@ -348,7 +348,7 @@ def test_prediction_batch_serves_alone_and_dead_letters_a_malformed_message(
     assert _rows(tmp_path, "SELECT source FROM dead_letters") == [("prediction_batch",)]
     _assert_loaded_only_staged_code(served, item)
     # The message reached the predictor (the real use case), not just the envelope check.
-    assert "attribution.prediction_batch" in served.imported_modules()
+    assert "attribution.batches.predictor" in served.imported_modules()
 
 
 @pytest.mark.timeout(300)
@@ -423,4 +423,4 @@ def test_staging_refuses_a_function_whose_requirements_miss_an_import() -> None:
     plan = plan_function(lacking, PackageSource.at(package_root()))
     assert not plan.report.ok
     assert set(plan.report.missing) == {"pandas"}
-    assert "attribution.batch_rows" in plan.report.problems()[0]
+    assert "attribution.batches.rows" in plan.report.problems()[0]

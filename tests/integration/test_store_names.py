@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from attribution.adapters.gcs_store import GcsStore
-from attribution.adapters.local_bucket import LocalBucket
+from attribution.adapters.embedded.local_bucket import LocalBucket
+from attribution.adapters.google_cloud.gcs_store import GcsStore
 from attribution.bootstrap import App
 from attribution.errors import PermanentError
 

@@ -2,7 +2,7 @@
 
 terraform fmt checks the layout; python-hcl2 parses every .tf file, and the functions, topics,
 environment variables, tables and schedule are compared with functions/manifest.json, the
-Settings defaults, the variables the code reads (found by attribution.env_reads) and
+Settings defaults, the variables the code reads (found by attribution.devtools.env_reads) and
 schemas/bigquery. The provider-free modules (the one that reads schemas/bigquery, the one that
 shapes access.json into grants) and the variable validations are evaluated by ``terraform
 console`` itself; without terraform those tests skip, except under CI=true.
@@ -36,11 +36,11 @@ from lark import Token, Tree
 from sqlglot import exp
 
 from attribution.config import Settings
-from attribution.env_reads import EnvReads, env_reads
+from attribution.devtools.env_reads import EnvReads, env_reads
+from attribution.devtools.import_graph import PackageSource, function_graph
+from attribution.devtools.staging import package_root
 from attribution.events import NOTIFICATION_PAYLOAD, OBJECT_FINALIZE
 from attribution.function_manifest import function_specs
-from attribution.import_graph import PackageSource, function_graph
-from attribution.staging import package_root
 from attribution.verification.request import parse_verification_request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -1265,7 +1265,7 @@ def code_tables(function: str) -> tuple[set[str], set[str]]:
     sources = [Path(package.files[m]).read_text() for m in graph.modules]
     sources.append(Path(spec.source).read_text())
     known = _schema_files() | set(_views())
-    queries = {p.stem: p.read_text() for p in (package_root() / "sql").glob("*.sql")}
+    queries = {p.stem: p.read_text() for p in (package_root() / "warehouse" / "sql").glob("*.sql")}
     writes: set[str] = set()
     reads: set[str] = set()
     for source in sources:

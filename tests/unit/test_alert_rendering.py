@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from attribution.alert_rendering import (
+from attribution.alerts.rendering import (
     MAX_BLOCKS,
     MAX_FIELD_CHARS,
     MAX_HEADER_CHARS,

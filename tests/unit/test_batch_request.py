@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from attribution.batch_request import (
+from attribution.batches.request import (
     PUBSUB_MAX_MESSAGE_BYTES,
     BatchRequest,
     ModelPin,

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution.batch_rows import (
+from attribution.batches.rows import (
     MISSING_SPELLINGS,
     CheckedRows,
     check_rows,
@@ -40,7 +40,7 @@ from attribution.batch_rows import (
     rows_to_table,
 )
 from attribution.errors import PermanentError
-from attribution.model_interface import FeatureType, ModelFeature, ModelInterface
+from attribution.model_card.interface import FeatureType, ModelFeature, ModelInterface
 
 DAY = date(2026, 3, 1)
 FEATURES = ("f_form", "f_minutes", "f_pace")

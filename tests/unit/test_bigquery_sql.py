@@ -17,8 +17,8 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import bigquery
 from sqlglot import exp
 
-from attribution.adapters import bigquery_warehouse as bqw
-from attribution.adapters.bigquery_warehouse import (
+from attribution.adapters.google_cloud import bigquery_warehouse as bqw
+from attribution.adapters.google_cloud.bigquery_warehouse import (
     BigQueryWarehouse,
     merge_new_rows_sql,
     newline_json,
@@ -31,12 +31,14 @@ from attribution.adapters.bigquery_warehouse import (
     update_rows_sql,
 )
 from attribution.errors import TransientError
-from attribution.migrations import migration_files, view_files
-from attribution.tables import table_spec
+from attribution.warehouse import sql_text
+from attribution.warehouse.migrations import migration_files, view_files
+from attribution.warehouse.tables import table_spec
 
 PROJECT = "proj"
 DATASET = "nba_predictions"
-SQL_DIR = Path(bqw.__file__).resolve().parents[1] / "sql"
+SQL_DIR = Path(sql_text.__file__).resolve().parent / "sql"
+assert list(SQL_DIR.glob("*.sql")), SQL_DIR  # an empty folder would test nothing
 
 
 def api_error(kind: Callable[..., Exception], message: str, **details: Any) -> Exception:

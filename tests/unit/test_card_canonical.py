@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from attribution.card import (
+from attribution.model_card.card import (
     DECLARED_FACTS,
     OPTIONAL_FACTS,
     VERSION_2_FIELDS,
@@ -29,13 +29,13 @@ from attribution.card import (
     required_facts,
     seal,
 )
-from attribution.model_interface import (
+from attribution.model_card.interface import (
     CatBoostOutput,
     FeatureType,
     ModelFeature,
     PredictionType,
 )
-from attribution.schema_files import schemas_dir
+from attribution.warehouse.schema_files import schemas_dir
 
 # A card registered before schema version 2, as the code of that time wrote it: its
 # card_id must never change.

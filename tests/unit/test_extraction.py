@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attribution.card import (
+from attribution.devtools.training import TrainingSpec, model_features, train_model
+from attribution.errors import PermanentError
+from attribution.model_card.card import (
     DECLARED_FACTS,
     VERSION_2_FIELDS,
     CardStatus,
@@ -24,11 +26,9 @@ from attribution.card import (
     ModelCard,
     card_from_json,
 )
-from attribution.errors import PermanentError
-from attribution.extraction import LoadedModel, extract_card, load_catboost
+from attribution.model_card.extraction import LoadedModel, extract_card, load_catboost
 from attribution.objects import StoredObject, check_object_name
-from attribution.schema_files import schemas_dir
-from attribution.training import TrainingSpec, model_features, train_model
+from attribution.warehouse.schema_files import schemas_dir
 
 LIMIT = 50 * 1024 * 1024
 _names = itertools.count()

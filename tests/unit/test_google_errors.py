@@ -16,9 +16,9 @@ import pytest
 import requests
 from google.api_core import exceptions as api_exceptions
 
-from attribution.adapters.gcs_store import GcsStore, md5_hex
-from attribution.adapters.google_errors import is_transient, transient_errors
-from attribution.adapters.pubsub_publisher import PubSubPublisher
+from attribution.adapters.google_cloud.gcs_store import GcsStore, md5_hex
+from attribution.adapters.google_cloud.google_errors import is_transient, transient_errors
+from attribution.adapters.google_cloud.pubsub_publisher import PubSubPublisher
 from attribution.errors import PermanentError, TransientError
 
 

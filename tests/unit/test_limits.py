@@ -11,10 +11,9 @@ from typing import Any
 import catboost
 import pytest
 
-from attribution.batch_request import BatchRequest, ModelPin, RunMode, parse_batch_request
+from attribution.batches.request import BatchRequest, ModelPin, RunMode, parse_batch_request
 from attribution.config import Settings, load_settings
 from attribution.errors import PermanentError, SettingsError
-from attribution.extraction import extract_card
 from attribution.limits import (
     BATCH_ID_PATTERN,
     EARLIEST_GAME_DATE,
@@ -22,8 +21,9 @@ from attribution.limits import (
     SYSTEM_ID_PATTERN,
     TRAINED_AT_CLOCK_SKEW,
 )
+from attribution.model_card.extraction import extract_card
 from attribution.objects import StoredObject
-from attribution.schema_files import schemas_dir
+from attribution.warehouse.schema_files import schemas_dir
 
 # --- settings ---------------------------------------------------------------------------------
 

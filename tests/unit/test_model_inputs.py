@@ -26,9 +26,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution.batch_rows import CheckedRows, check_rows, read_rows, rows_to_table
-from attribution.interface_reading import interface_of
-from attribution.model_interface import FeatureType, ModelInterface
+from attribution.batches.rows import CheckedRows, check_rows, read_rows, rows_to_table
+from attribution.model_card.interface import FeatureType, ModelInterface
+from attribution.model_card.interface_reading import interface_of
 
 DAY = date(2026, 3, 1)
 TEAM_EFFECT = {"BOS": 0.0, "LAL": 4.0, "07": 8.0, "7": 12.0, "NYK": 16.0}

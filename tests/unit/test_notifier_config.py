@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from attribution.adapters.console_notifier import ConsoleNotifier
-from attribution.adapters.email_notifier import EmailNotifier, TlsMode
-from attribution.adapters.fallback_notifier import FallbackNotifier
-from attribution.adapters.slack_notifier import SlackNotifier
+from attribution.alerts.channel_settings import channels_from_env, smtp_settings_from_env
+from attribution.alerts.console_channel import ConsoleNotifier
+from attribution.alerts.email_channel import EmailNotifier, TlsMode
+from attribution.alerts.fallback_channel import FallbackNotifier
+from attribution.alerts.slack_channel import SlackNotifier
 from attribution.bootstrap import _make_notifier
 from attribution.config import Settings, load_settings
-from attribution.notifier_config import channels_from_env, smtp_settings_from_env
 
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX"
 EMAIL = {

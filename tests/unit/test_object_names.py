@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attribution.batch_request import split_gs_uri
+from attribution.batches.request import split_gs_uri
 from attribution.errors import PermanentError
 from attribution.objects import check_bucket_name, check_object_name
 

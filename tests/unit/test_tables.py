@@ -12,8 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from attribution.schema_files import schemas_dir
-from attribution.tables import (
+from attribution.warehouse.schema_files import schemas_dir
+from attribution.warehouse.tables import (
     RowError,
     split_valid_rows,
     table_spec,

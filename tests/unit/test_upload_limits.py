@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from attribution.adapters.console_notifier import ConsoleNotifier
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.adapters.local_bucket import LocalBucket
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
+from attribution.adapters.embedded.local_bucket import LocalBucket
+from attribution.alerts.console_channel import ConsoleNotifier
 from attribution.config import Settings
 from attribution.events import ObjectFinalized
-from attribution.migrations import migrate
+from attribution.model_card.publishing import CardPublisher, UploadResult
+from attribution.model_card.registry import CardRegistry
 from attribution.objects import StoredObject
-from attribution.registry import CardRegistry
-from attribution.upload import CardPublisher, UploadResult
+from attribution.warehouse.migrations import migrate
 
 
 class CountingBucket(LocalBucket):

@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from attribution.batch_inputs import inline_bytes, kept_input_name, reused_batch_id, write_once
-from attribution.batch_request import (
+from attribution.batches.inputs import inline_bytes, kept_input_name, reused_batch_id, write_once
+from attribution.batches.request import (
     PUBSUB_MAX_MESSAGE_BYTES,
     BatchRequest,
     ModelPin,
@@ -18,7 +18,7 @@ from attribution.batch_request import (
     check_batch_fields,
     check_pin,
 )
-from attribution.batch_rows import format_of, parse_jsonl, read_rows
+from attribution.batches.rows import format_of, parse_jsonl, read_rows
 from attribution.bootstrap import App
 from attribution.cli.arguments import game_date, iso_date, read_input
 from attribution.cli.exit_codes import ExitCode
@@ -26,11 +26,11 @@ from attribution.cli.output import print_json, print_table
 from attribution.cli.waiting import add_wait_argument, poll_until
 from attribution.config import PublisherKind
 from attribution.errors import PermanentError
-from attribution.extraction import parse_timestamp
 from attribution.limits import MAX_BATCH_ID_CHARS, check_batch_id, check_system_id
+from attribution.model_card.extraction import parse_timestamp
 from attribution.ports import Row
-from attribution.results import load_results
-from attribution.sql_text import sql
+from attribution.verification.game_results import load_results
+from attribution.warehouse.sql_text import sql
 
 INLINE_LIMIT_BYTES = PUBSUB_MAX_MESSAGE_BYTES // 2
 

@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from attribution.batch_rows import format_of, read_rows
+from attribution.batches.rows import format_of, read_rows
 from attribution.bootstrap import App
 from attribution.cli.arguments import iso_date, read_input
 from attribution.cli.output import print_json, print_table
-from attribution.ledger_import import import_ledger
+from attribution.history.ledger_import import import_ledger
 
 
 def add_parsers(sub: Any) -> None:

@@ -10,23 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from attribution.bootstrap import App
-from attribution.card import ModelCard
 from attribution.cli.arguments import iso_date, number, read_input, whole_number
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json, print_table
 from attribution.cli.waiting import add_wait_argument, poll_until
 from attribution.config import PublisherKind
+from attribution.devtools.training import TrainingSpec, train_model
 from attribution.errors import PermanentError
-from attribution.extraction import extract_card, parse_timestamp
 from attribution.limits import (
     MAX_MODEL_FILE_NAME_BYTES,
     check_system_id,
     shown_value,
     trained_at_problem,
 )
+from attribution.model_card.card import ModelCard
+from attribution.model_card.extraction import extract_card, parse_timestamp
+from attribution.model_card.publishing import is_model_object
 from attribution.objects import StoredObject, check_object_name
-from attribution.training import TrainingSpec, train_model
-from attribution.upload import is_model_object
 
 
 def add_parsers(sub: Any) -> None:
@@ -197,7 +197,7 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
     digest = _sha256(data)
     outcome: tuple[ModelCard | None, str] | None
     if app.settings.publisher_kind is PublisherKind.INPROCESS:
-        from attribution.adapters.inprocess_bus import InProcessBus
+        from attribution.adapters.embedded.inprocess_bus import InProcessBus
 
         bus = app.publisher
         assert isinstance(bus, InProcessBus)

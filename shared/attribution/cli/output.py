@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from attribution.json_safe import finite_json
-from attribution.tables import json_default
+from attribution.warehouse.tables import json_default
 
 
 def _cell(value: Any) -> str:

@@ -16,7 +16,7 @@ from attribution.cli.arguments import number, whole_number
 from attribution.cli.exit_codes import ExitCode
 
 EX_UNAVAILABLE = ExitCode.UNAVAILABLE
-# attribution.local_stack is imported by the command only: every other command starts faster.
+# attribution.devtools.local_stack is imported by the command only: the others start faster.
 DEFAULT_HOME = Path(".attribution/stack")
 
 
@@ -50,8 +50,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_serve(app: App | None, args: argparse.Namespace) -> int:
-    from attribution.local_stack.emulators import EmulatorError
-    from attribution.local_stack.stack import DEFAULT_PROJECT, StackConfig, run_stack
+    from attribution.devtools.local_stack.emulators import EmulatorError
+    from attribution.devtools.local_stack.stack import DEFAULT_PROJECT, StackConfig, run_stack
 
     home = args.serve_home or Path(os.environ.get("ATTRIBUTION_HOME") or DEFAULT_HOME)
     config = StackConfig(

@@ -7,7 +7,7 @@ from typing import Any
 
 from attribution.bootstrap import App
 from attribution.cli.output import print_json
-from attribution.migrations import migrate
+from attribution.warehouse.migrations import migrate
 
 
 def add_parsers(sub: Any) -> None:

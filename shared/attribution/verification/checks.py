@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from attribution.batch_request import split_gs_uri
-from attribution.model_interface import PredictionType
+from attribution.batches.request import split_gs_uri
+from attribution.model_card.interface import PredictionType
+from attribution.model_card.registry import CardRegistry
 from attribution.ports import ObjectStore, Row, Warehouse
-from attribution.registry import CardRegistry
-from attribution.sql_text import sql
 from attribution.verification.outcome import CheckResult, Status
 from attribution.verification.settings import VerifierSettings
 from attribution.verification.stats import wilson_interval
+from attribution.warehouse.sql_text import sql
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from attribution.deployments import DeploymentLedger
+from attribution.history.ledger import DeploymentLedger
 from attribution.verification.checks import CheckContext
 from attribution.verification.outcome import CheckResult, Status
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from attribution.model_interface import PredictionType
+from attribution.model_card.interface import PredictionType
 from attribution.ports import Row, Warehouse
-from attribution.sql_text import sql
+from attribution.warehouse.sql_text import sql
 
 
 def model_report(

@@ -9,20 +9,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from attribution.card import now_utc
 from attribution.errors import PermanentError
 from attribution.json_safe import dumps_finite
 from attribution.logs import get_logger
+from attribution.model_card.card import now_utc
+from attribution.model_card.registry import CardRegistry
 from attribution.ports import NotificationError, Notifier, ObjectStore, Warehouse
-from attribution.registry import CardRegistry
-from attribution.sql_text import sql
-from attribution.tables import json_default
 from attribution.verification import checks
 from attribution.verification.alerts import alert_for
 from attribution.verification.drift import deployment_drift
 from attribution.verification.outcome import CheckResult, Status, overall
 from attribution.verification.request import SYSTEM_ID_PATTERN
 from attribution.verification.settings import VerifierSettings
+from attribution.warehouse.sql_text import sql
+from attribution.warehouse.tables import json_default
 
 _log = get_logger("attribution.verifier")
 

@@ -8,7 +8,7 @@ from typing import Any
 import functions_framework
 import pytest
 
-from attribution.slates import Slate, slate_for
+from attribution.devtools.slates import Slate, slate_for
 
 from .support import GAME_DATE, OLD_NAME, RETRAIN_NAME, SYSTEM, BatchWorld, batch_spec, upload_model
 

@@ -17,12 +17,12 @@ import pyarrow.parquet as pq
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from attribution.adapters.inprocess_bus import Delivery, InProcessBus
-from attribution.batch_request import BatchRequest, ModelPin, RunMode
+from attribution.adapters.embedded.inprocess_bus import Delivery, InProcessBus
+from attribution.batches.request import BatchRequest, ModelPin, RunMode
 from attribution.bootstrap import App
-from attribution.card import ModelCard
 from attribution.events import pubsub_event
 from attribution.function_manifest import FunctionSpec, function_specs
+from attribution.model_card.card import ModelCard
 from attribution.ports import Row
 
 SYSTEM = "catboost_v9"

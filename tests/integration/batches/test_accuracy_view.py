@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 from catboost_oracle import regressor_predictions
 
-from attribution.results import load_results
-from attribution.slates import Slate, slate_for
-from attribution.training import TrainingSpec, train_model
+from attribution.devtools.slates import Slate, slate_for
+from attribution.devtools.training import TrainingSpec, train_model
+from attribution.verification.game_results import load_results
 
 from .support import (
     GAME_DATE,

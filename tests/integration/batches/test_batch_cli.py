@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from attribution.cli.main import main
-from attribution.slates import Slate
+from attribution.devtools.slates import Slate
 
 from .support import (
     GAME_DATE,

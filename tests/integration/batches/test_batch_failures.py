@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from cloudevents.http import CloudEvent
 
-from attribution.batch_request import PUBSUB_MAX_MESSAGE_BYTES, ModelPin
+from attribution.batches.request import PUBSUB_MAX_MESSAGE_BYTES, ModelPin
+from attribution.devtools.slates import Slate
 from attribution.errors import PermanentError
 from attribution.logs import JsonFormatter
-from attribution.slates import Slate
 
 from .support import (
     BatchWorld,

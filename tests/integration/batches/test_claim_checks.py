@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attribution.slates import Slate
+from attribution.devtools.slates import Slate
 
 from .support import (
     BatchWorld,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from attribution.slates import Slate
+from attribution.devtools.slates import Slate
 
 from .support import (
     BatchWorld,

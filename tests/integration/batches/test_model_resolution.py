@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from attribution.batch_request import ModelPin
-from attribution.card import now_utc
+from attribution.batches.request import ModelPin
 from attribution.config import load_settings
-from attribution.slates import Slate
+from attribution.devtools.slates import Slate
+from attribution.model_card.card import now_utc
 
 from .support import (
     OLD_NAME,

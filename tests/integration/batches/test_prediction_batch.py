@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from catboost_oracle import regressor_predictions
 
-from attribution.batch_request import RunMode
+from attribution.batches.request import RunMode
+from attribution.batches.stamping import batch_key
 from attribution.bootstrap import app as process_app
+from attribution.devtools.slates import Slate
 from attribution.errors import TransientError
-from attribution.slates import Slate
-from attribution.stamping import batch_key
 
 from .support import (
     ATTRIBUTION_COLUMNS,

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from attribution.batch_request import ModelPin
+from attribution.batches.request import ModelPin
 from attribution.bootstrap import App, build_app, use_app
-from attribution.card import ModelCard, card_from_json
 from attribution.cli.main import main
 from attribution.config import Settings
+from attribution.model_card.card import ModelCard, card_from_json
 from attribution.ports import Row
 
 from .support import (

@@ -13,8 +13,8 @@ import signal
 import sys
 from typing import Any
 
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.batch_log import BatchLog
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
+from attribution.batches.execution_log import BatchLog
 from attribution.cli.main import main
 
 

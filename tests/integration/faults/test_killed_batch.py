@@ -16,7 +16,7 @@ from batches.support import GAME_DATE, OLD_NAME, SYSTEM, upload_model
 
 from attribution.bootstrap import build_app, use_app
 from attribution.config import Settings
-from attribution.slates import slate_for
+from attribution.devtools.slates import slate_for
 from attribution.verification.outcome import Status
 from attribution.verification.settings import load_verifier_settings
 from attribution.verification.verifier import Verifier

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from attribution.training import TrainingSpec, train_model
+from attribution.devtools.training import TrainingSpec, train_model
 
 from .support import NEW_NAME, OLD_NAME, OTHER_NAME, OTHER_SYSTEM, History, upload_model
 

@@ -22,13 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from catboost_oracle import regressor_predictions
 
-from attribution.adapters.inprocess_bus import Delivery, InProcessBus
-from attribution.backfill import BackfillSummary
-from attribution.batch_request import BatchRequest, ModelPin, RunMode
+from attribution.adapters.embedded.inprocess_bus import Delivery, InProcessBus
+from attribution.batches.request import BatchRequest, ModelPin, RunMode
 from attribution.bootstrap import App
-from attribution.card import ModelCard, attribution_columns
+from attribution.devtools.slates import slate_for
+from attribution.history.backfill import BackfillSummary
+from attribution.model_card.card import ModelCard, attribution_columns
 from attribution.ports import Row
-from attribution.slates import slate_for
 
 SYSTEM = "catboost_v9"
 OTHER_SYSTEM = "catboost_v10"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from attribution.adapters.duckdb_warehouse import DuckDBWarehouse
-from attribution.backfill import LEDGER_INFERRED, REPLAY_REFUTED, REPLAY_VERIFIED, UPDATABLE
+from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
 from attribution.bootstrap import build_app
-from attribution.card import attribution_columns
 from attribution.config import load_settings
+from attribution.history.backfill import LEDGER_INFERRED, REPLAY_REFUTED, REPLAY_VERIFIED, UPDATABLE
+from attribution.model_card.card import attribution_columns
 
 from .conftest import HistoryFactory
 from .support import (
@@ -298,7 +298,7 @@ def test_replay_refutes_a_ledger_inference_and_clears_it(history: History) -> No
 
 def test_replay_reads_the_input_the_execution_log_points_at(history: History) -> None:
     """A logged batch whose input lies elsewhere (Parquet, not under batches/<id>/)."""
-    from attribution.slates import slate_for
+    from attribution.devtools.slates import slate_for
 
     history.story()
     ids = history.legacy_batch(

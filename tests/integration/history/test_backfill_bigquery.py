@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from bigquery_server import PROJECT, bigquery_emulator
 
-from attribution.adapters.bigquery_warehouse import BigQueryWarehouse
-from attribution.backfill import UPDATABLE, Backfill
-from attribution.card import attribution_columns
-from attribution.deployments import DeploymentLedger
-from attribution.migrations import migrate
+from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse
+from attribution.history.backfill import UPDATABLE, Backfill
+from attribution.history.ledger import DeploymentLedger
+from attribution.model_card.card import attribution_columns
+from attribution.model_card.registry import CardRegistry
 from attribution.ports import Row, Warehouse
-from attribution.registry import CardRegistry
+from attribution.warehouse.migrations import migrate
 
 from .support import PLAYERS, PROMOTION, History
 

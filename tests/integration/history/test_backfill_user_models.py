@@ -40,11 +40,11 @@ from user_trained_models import (
     user_frame,
 )
 
-from attribution.backfill import LEDGER_INFERRED, REPLAY_VERIFIED
 from attribution.bootstrap import App
-from attribution.card import ModelCard
 from attribution.cli.main import main
-from attribution.model_interface import CatBoostOutput, FeatureType, PredictionType
+from attribution.history.backfill import LEDGER_INFERRED, REPLAY_VERIFIED
+from attribution.model_card.card import ModelCard
+from attribution.model_card.interface import CatBoostOutput, FeatureType, PredictionType
 from attribution.ports import Row
 
 from .support import assert_attributed, assert_unattributed, upload_model

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from attribution.card import ModelCard, attribution_columns, now_utc
+from attribution.model_card.card import ModelCard, attribution_columns, now_utc
 from attribution.ports import Alert
 from attribution.verification.outcome import CheckResult, Status
 from attribution.verification.settings import load_verifier_settings

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from attribution.batch_rows import format_of, read_rows
+from attribution.batches.rows import format_of, read_rows
 from attribution.errors import PermanentError
-from attribution.ledger_import import LedgerImport, import_ledger
+from attribution.history.ledger_import import LedgerImport, import_ledger
 from attribution.ports import Row
 
 from .support import FIRST, OTHER_SYSTEM, PROMOTION, SYSTEM, History

@@ -17,15 +17,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from attribution.adapters.inprocess_bus import Delivery, InProcessBus
-from attribution.adapters.local_bucket import LocalBucket
-from attribution.batch_request import BatchRequest, RunMode
+from attribution.adapters.embedded.inprocess_bus import Delivery, InProcessBus
+from attribution.adapters.embedded.local_bucket import LocalBucket
+from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App
-from attribution.card import ModelCard
+from attribution.devtools.slates import slate_for
+from attribution.devtools.training import TrainingSpec
+from attribution.model_card.card import ModelCard
 from attribution.ports import Alert, NotificationError, Row, Warehouse
-from attribution.results import load_results
-from attribution.slates import slate_for
-from attribution.training import TrainingSpec
+from attribution.verification.game_results import load_results
 from attribution.verification.outcome import CheckResult, Status
 from attribution.verification.settings import VerifierSettings, load_verifier_settings
 from attribution.verification.verifier import SystemVerdict, Verifier
@@ -292,7 +292,7 @@ class World:
 
 
 def train_files(folder: Path) -> ModelFiles:
-    from attribution.training import train_model
+    from attribution.devtools.training import train_model
 
     return ModelFiles(
         a=train_model(A_SPEC, folder / A_NAME),

@@ -11,9 +11,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from attribution.devtools.slates import slate_for
 from attribution.errors import TransientError
-from attribution.slates import slate_for
-from attribution.sql_text import sql
 from attribution.verification.outcome import Status, Threshold, overall
 from attribution.verification.settings import (
     DEFAULT_THRESHOLDS,
@@ -21,6 +20,7 @@ from attribution.verification.settings import (
     load_verifier_settings,
 )
 from attribution.verification.stats import wilson_interval
+from attribution.warehouse.sql_text import sql
 
 from .support import (
     A_NAME,

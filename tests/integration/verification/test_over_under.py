@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from attribution.slates import slate_for
-from attribution.training import train_model
+from attribution.devtools.slates import slate_for
+from attribution.devtools.training import train_model
 from attribution.verification.outcome import Status
 
 from .support import A_SPEC, DAY, World, check

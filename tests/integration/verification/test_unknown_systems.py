@@ -21,8 +21,8 @@ from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
 from attribution.cli.main import main
+from attribution.devtools.training import train_model
 from attribution.events import pubsub_event
-from attribution.training import train_model
 from attribution.verification.outcome import Status
 from attribution.verification.request import MAX_REQUEST_BYTES, MAX_REQUEST_DEPTH
 from attribution.verification.verifier import UnknownSystemError

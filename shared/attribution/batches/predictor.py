@@ -1,0 +1,378 @@
+"""Run one prediction batch: resolve the model, predict, stamp its card, write once.
+
+A batch id names one input (its SHA-256 is logged and claimed): a redelivery of the same
+input changes nothing, the same id with other rows is refused (``batch_id_reused``). Every
+batch is visible from before its first prediction is written: its log row says ``running``
+until the batch finishes with ``success``, ``partial`` or ``failed``. A failed batch runs
+again when its message comes again (its cause, such as no promoted model, may be fixed); a
+batch whose holder died is taken over once its short claim lease runs out, and completes
+exactly once, since every write is keyed. Permanent problems are logged, kept in
+``dead_letters`` and acknowledged; transient ones (a backend down) propagate so Pub/Sub
+redelivers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from attribution.batches.claims import BatchClaims, Claim
+from attribution.batches.execution_log import BatchCounts, BatchLog, BatchStatus, log_row
+from attribution.batches.inputs import (
+    BatchInput,
+    input_rows,
+    keep_input,
+    read_batch_input,
+    reused_batch_id,
+)
+from attribution.batches.request import BatchRequest, parse_batch_request
+from attribution.batches.rows import RowReject, RowsRead
+from attribution.batches.scoring import score_rows, text_columns
+from attribution.batches.stamping import PickRules, stamp_predictions
+from attribution.dead_letters import keep_dead_letter
+from attribution.errors import PermanentError
+from attribution.events import PubSubMessage
+from attribution.history.ledger import ActiveModelCache
+from attribution.logs import get_logger
+from attribution.model_card.card import ModelCard, now_utc
+from attribution.model_card.loading import ModelCache
+from attribution.model_card.registry import CardRegistry
+from attribution.ports import ObjectStore, Row, Warehouse
+from attribution.warehouse.tables import json_default
+
+_log = get_logger("attribution.batches.predictor")
+
+__all__ = ["BatchOutcome", "BatchPredictor", "BatchStatus", "PredictionSettings"]
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    batch_id: str | None
+    status: BatchStatus
+    requested: int = 0
+    written: int = 0
+    rejected: int = 0
+    card: ModelCard | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PredictionSettings:
+    min_edge: float = 1.0
+    over_probability_threshold: float = 0.524
+    inputs_bucket: str = "models"
+    inputs_prefix: str = "batches/"
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One delivery's run of a batch."""
+
+    request: BatchRequest
+    message: PubSubMessage
+    batch_input: BatchInput
+    started_at: datetime
+    clock: float
+
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.clock) * 1000)
+
+
+class BatchPredictor:
+    """The prediction-batch use case over injected ports."""
+
+    def __init__(
+        self,
+        *,
+        warehouse: Warehouse,
+        registry: CardRegistry,
+        active_models: ActiveModelCache,
+        models: ModelCache,
+        store_for: Callable[[str], ObjectStore],
+        settings: PredictionSettings,
+        claims: BatchClaims | None = None,
+    ) -> None:
+        self.claims = claims
+        self.warehouse = warehouse
+        self.log = BatchLog(warehouse)
+        self.registry = registry
+        self.active_models = active_models
+        self.models = models
+        self.store_for = store_for
+        self.settings = settings
+
+    def handle_message(self, message: PubSubMessage) -> BatchOutcome:
+        started_at = now_utc()
+        clock = time.perf_counter()
+        try:
+            request = parse_batch_request(message.data)
+        except PermanentError as exc:
+            return self._refuse_message(message, exc, started_at)
+        try:
+            batch_input = read_batch_input(
+                request, self.store_for, self.settings.inputs_bucket, self.settings.inputs_prefix
+            )
+        except PermanentError as exc:
+            return self._fail(request, message, exc, started_at, clock, input_sha256=None)
+        run = _Run(request, message, batch_input, started_at, clock)
+        done = self._done_or_refused(run)
+        if done is not None:
+            return done
+        claim = self.claims.claim(request.batch_id, batch_input.sha256) if self.claims else None
+        try:
+            done = self._done_or_refused(run)  # another delivery may have finished meanwhile
+            if done is not None:
+                return done
+            if claim is None or self.claims is None:
+                return self._run(run, claim)
+            with self.claims.held(claim):
+                return self._run(run, claim)
+        except PermanentError as exc:
+            if claim is not None and self.claims is not None:
+                self.claims.release(claim)
+            return self._fail(
+                request, message, exc, started_at, clock, input_sha256=batch_input.sha256
+            )
+        except Exception:
+            if claim is not None and self.claims is not None:
+                self.claims.release(claim)  # let the redelivery start at once
+            raise
+
+    def _done_or_refused(self, run: _Run) -> BatchOutcome | None:
+        """The outcome when the batch id is already done, or names another input."""
+        batch_id = run.request.batch_id
+        logged = self.log.get(batch_id)
+        if logged is None:
+            return None
+        if logged.reused_by(run.batch_input.sha256):
+            assert logged.input_sha256 is not None
+            error = reused_batch_id(batch_id, logged.input_sha256)
+            self._dead_letter(run.message, error)
+            _log.error("batch refused", extra={"batch_id": batch_id, "error": error.message})
+            return BatchOutcome(batch_id, BatchStatus.FAILED, error=str(error))
+        if logged.status.final:
+            _log.info("batch already processed", extra={"batch_id": batch_id})
+            return BatchOutcome(batch_id, BatchStatus.ALREADY_DONE)
+        return None  # failed or unfinished: this delivery runs it (again)
+
+    def _run(self, run: _Run, claim: Claim | None) -> BatchOutcome:
+        request, batch_input = run.request, run.batch_input
+        keep_input(batch_input, self.store_for(batch_input.kept_bucket), request.batch_id)
+        card = self.resolve_card(request)
+        served = self.models.served(card)
+        served.require_servable()
+        read = input_rows(batch_input, request, text_columns(served.interface))
+        requested = read.table.num_rows + len(read.unreadable)
+        self.log.record(self._row(run, BatchStatus.RUNNING, card, BatchCounts(requested)))
+        checked, scores = score_rows(served, read.table, request.game_date)
+        rows = stamp_predictions(
+            request,
+            card,
+            checked,
+            scores,
+            rules=PickRules(self.settings.min_edge, self.settings.over_probability_threshold),
+            created_at=run.started_at,
+        )
+        if claim is not None:
+            claim.still_held()
+        self.warehouse.insert_new_rows(
+            "player_prop_predictions",
+            rows,
+            key=["prediction_id"],
+            scope={"batch_id": request.batch_id, "game_date": request.game_date},
+            unique_keys=True,  # check_rows rejects a repeated player, line and sportsbook
+        )
+        rejects = [*checked.rejects, *_unreadable_rejects(read)]
+        self._write_rejects(request, rejects)
+        status = (
+            BatchStatus.FAILED
+            if checked.good == 0
+            else BatchStatus.PARTIAL
+            if rejects
+            else BatchStatus.SUCCESS
+        )
+        error = None
+        if rejects:
+            error = f"{len(rejects)} of {requested} rows rejected; first: {rejects[0].reason}"
+        if requested == 0:
+            error = "the batch has no rows"
+        counts = BatchCounts(requested, checked.good, len(rejects))
+        self.log.record(self._row(run, status, card, counts, error=error))
+        _log.info(
+            "batch predicted",
+            extra={
+                "batch_id": request.batch_id,
+                "system_id": request.system_id,
+                "status": status.value,
+                "rows_written": checked.good,
+                "rows_rejected": len(rejects),
+                "model_file_name": card.model_file_name,
+                "model_sha256": card.model_sha256,
+            },
+        )
+        return BatchOutcome(
+            request.batch_id, status, requested, checked.good, len(rejects), card, error
+        )
+
+    def _row(
+        self,
+        run: _Run,
+        status: BatchStatus,
+        card: ModelCard | None,
+        counts: BatchCounts,
+        *,
+        error: str | None = None,
+    ) -> Row:
+        return log_row(
+            batch_id=run.request.batch_id,
+            status=status,
+            started_at=run.started_at,
+            duration_ms=run.elapsed_ms(),
+            request=run.request,
+            card=card,
+            counts=counts,
+            error=error,
+            input_sha256=run.batch_input.sha256,
+            input_uri=run.batch_input.kept_uri,
+            message_id=run.message.message_id,
+        )
+
+    def _dead_letter(self, message: PubSubMessage, exc: PermanentError) -> None:
+        keep_dead_letter(
+            self.warehouse,
+            source="prediction_batch",
+            event_id=message.message_id,
+            error_code=exc.code,
+            error=exc.message,
+            payload=message.data,
+        )
+
+    def resolve_card(self, request: BatchRequest) -> ModelCard:
+        """The pinned model, else the one active for the system in the ledger."""
+        if request.pin is not None:
+            card = self.registry.resolve(request.pin.reference)
+            if card.system_id is not None and card.system_id != request.system_id:
+                raise PermanentError(
+                    "wrong_system",
+                    f"pinned model {card.model_file_name} belongs to {card.system_id}, "
+                    f"not {request.system_id}",
+                )
+            return card
+        active = self.active_models.active_card(request.system_id)
+        if active is None:
+            raise PermanentError(
+                "no_model",
+                f"no model is pinned and none is active for system {request.system_id}: "
+                f"promote one with `attribution promote {request.system_id} MODEL`",
+            )
+        return active
+
+    def _write_rejects(self, request: BatchRequest, rejects: list[RowReject]) -> None:
+        if not rejects:
+            return
+        rejected_at = now_utc()
+        rows: list[Row] = [
+            {
+                "reject_id": f"{request.batch_id}:{reject.row_number}",
+                "batch_id": request.batch_id,
+                "system_id": request.system_id,
+                "game_date": request.game_date,
+                "row_number": reject.row_number,
+                "player_lookup": reject.player_lookup,
+                "reason": reject.reason,
+                "raw_row": json.dumps(
+                    _raw_row(request, reject), default=json_default, sort_keys=True
+                ),
+                "rejected_at": rejected_at,
+            }
+            for reject in rejects
+        ]
+        self.warehouse.insert_new_rows(
+            "prediction_rejects",
+            rows,
+            key=["reject_id"],
+            scope={"batch_id": request.batch_id, "game_date": request.game_date},
+        )
+
+    def _fail(
+        self,
+        request: BatchRequest,
+        message: PubSubMessage,
+        exc: PermanentError,
+        started_at: datetime,
+        clock: float,
+        *,
+        input_sha256: str | None,
+    ) -> BatchOutcome:
+        self._dead_letter(message, exc)
+        self.log.record(
+            log_row(
+                batch_id=request.batch_id,
+                status=BatchStatus.FAILED,
+                started_at=started_at,
+                duration_ms=int((time.perf_counter() - clock) * 1000),
+                request=request,
+                counts=BatchCounts(0, 0, 0),
+                error=str(exc),
+                input_sha256=input_sha256,
+                message_id=message.message_id,
+            )
+        )
+        _log.error("batch failed", extra={"batch_id": request.batch_id, "error": str(exc)})
+        return BatchOutcome(request.batch_id, BatchStatus.FAILED, error=str(exc))
+
+    def _refuse_message(
+        self, message: PubSubMessage, exc: PermanentError, started_at: datetime
+    ) -> BatchOutcome:
+        self._dead_letter(message, exc)
+        batch_id = _batch_id_of(message.data)
+        if batch_id and self.log.get(batch_id) is None:
+            self.log.record(
+                log_row(
+                    batch_id=batch_id,
+                    status=BatchStatus.FAILED,
+                    started_at=started_at,
+                    duration_ms=0,
+                    error=str(exc),
+                    message_id=message.message_id,
+                )
+            )
+        _log.error(
+            "batch message refused",
+            extra={"batch_id": batch_id, "error_code": exc.code, "error": exc.message},
+        )
+        return BatchOutcome(batch_id, BatchStatus.FAILED, error=str(exc))
+
+
+def _unreadable_rejects(read: RowsRead) -> list[RowReject]:
+    return [
+        RowReject(
+            row_number=bad.row_number,
+            player_lookup=None,
+            reason=bad.reason,
+            raw_row={"line": bad.line_number, "text": bad.text},
+        )
+        for bad in read.unreadable
+    ]
+
+
+def _raw_row(request: BatchRequest, reject: RowReject) -> Any:
+    """The row as it was sent: inline rows as in the message, not as a typed column saw it."""
+    if request.rows is not None and 0 <= reject.row_number < len(request.rows):
+        return request.rows[reject.row_number]
+    return reject.raw_row
+
+
+def _batch_id_of(data: bytes) -> str | None:
+    try:
+        document = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    batch_id = document.get("batch_id") if isinstance(document, dict) else None
+    if isinstance(batch_id, str) and 0 < len(batch_id) <= 128:
+        return batch_id
+    return None

@@ -1,0 +1,1 @@
+"""History: the deployment ledger, importing it, and backfilling attribution onto old rows."""

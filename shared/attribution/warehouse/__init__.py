@@ -1,0 +1,1 @@
+"""The warehouse: table schemas, migrations and the SQL files every adapter runs."""

@@ -1,0 +1,28 @@
+"""Queries live once, in BigQuery Standard SQL, in ``attribution/warehouse/sql/*.sql``."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``sql/<name>.sql``."""
+    path = _SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise KeyError(f"no query named {name!r} in {_SQL_DIR}")
+    return path.read_text()
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration script on top-level semicolons (sqlglot knows string literals)."""
+    import sqlglot
+
+    return [
+        stmt.sql(dialect="bigquery")
+        for stmt in sqlglot.parse(script, read="bigquery")
+        if stmt is not None
+    ]
