@@ -40,13 +40,13 @@ import pyarrow.parquet as pq
 
 import attribution.batches.scoring as scoring_module
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse, to_duckdb
-from attribution.batches.scoring import ServedModel
 from attribution.bootstrap import App, build_app
 from attribution.config import Settings
 from attribution.devtools.training import FEATURES, synthetic_player_games
 from attribution.events import object_finalized_event, parse_object_finalized
 from attribution.history.backfill import REPLAY_VERIFIED, Backfill, BackfillSummary
 from attribution.model_card.card import ModelCard, attribution_columns
+from attribution.model_card.loading import ServedModel
 from attribution.model_card.publishing import UploadResult
 from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_spec

@@ -77,11 +77,12 @@ from attribution.batches.predictor import (
     BatchPredictor,
     BatchStatus,
 )
-from attribution.batches.request import BatchRequest, RunMode, split_gs_uri
+from attribution.batches.request import BatchRequest, RunMode
 from attribution.batches.rows import CheckedRows, check_rows, format_of, read_rows
-from attribution.batches.scoring import Scores, ServedModel, score, text_columns
+from attribution.batches.scoring import Scores, score, text_columns
 from attribution.batches.stamping import PickRules, stamp_predictions
 from attribution.bootstrap import App, build_app
+from attribution.clock import now_utc
 from attribution.config import Settings
 from attribution.devtools.training import (
     CATEGORICAL,
@@ -91,9 +92,11 @@ from attribution.devtools.training import (
     synthetic_player_games,
 )
 from attribution.events import PubSubMessage, object_finalized_event, parse_object_finalized
-from attribution.model_card.card import ModelCard, now_utc
+from attribution.model_card.card import ModelCard
 from attribution.model_card.interface import CatBoostOutput, FeatureType, PredictionType
+from attribution.model_card.loading import ServedModel
 from attribution.model_card.publishing import UploadResult
+from attribution.objects import split_gs_uri
 from attribution.warehouse.tables import table_spec
 from bench import BENCH_DIR, Options, Outcome
 from bench.environment import BENCH_MODEL, cpu_model, spec_model

@@ -76,9 +76,7 @@ class App:
             self._cached["batch_predictor"] = BatchPredictor(
                 warehouse=self.warehouse,
                 registry=self.registry,
-                active_models=ActiveModelCache(
-                    self.ledger, ttl_seconds=self.settings.ledger_cache_seconds
-                ),
+                active_models=self.active_models(),
                 models=self.model_cache(),
                 claims=BatchClaims(
                     self.models,
@@ -95,6 +93,15 @@ class App:
             )
         predictor: BatchPredictor = self._cached["batch_predictor"]
         return predictor
+
+    def active_models(self) -> ActiveModelCache:
+        """One per instance: which model serves each system, cached for a few seconds."""
+        if "active_models" not in self._cached:
+            self._cached["active_models"] = ActiveModelCache(
+                self.ledger, ttl_seconds=self.settings.ledger_cache_seconds
+            )
+        cache: ActiveModelCache = self._cached["active_models"]
+        return cache
 
     def model_cache(self) -> ModelCache:
         """One per instance, shared by prediction and replay: a model is loaded once."""

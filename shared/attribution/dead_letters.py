@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
+from attribution.clock import now_utc
 from attribution.errors import PermanentError
 from attribution.logs import get_logger
-from attribution.model_card.card import now_utc
 from attribution.ports import Warehouse
 
 _log = get_logger("attribution.dead_letters")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from attribution.warehouse.schema_files import beside_package
+from attribution.package_folders import beside_package
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ import json
 import math
 import numbers
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
-
-from attribution.warehouse.tables import json_default
 
 NOTE_KEY = "non_finite"
 
@@ -98,3 +97,12 @@ def _spell(value: Any) -> Any:
         return int(value)
     number = float(value)
     return number if math.isfinite(number) else non_finite_spelling(number)
+
+
+def json_default(value: Any) -> Any:
+    """For ``json.dumps`` of raw rows and payloads kept beside errors."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

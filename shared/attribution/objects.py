@@ -120,3 +120,19 @@ def check_object_name(name: object) -> str:
             "unsafe_object_name", f"object name {_shown(name)} would escape the bucket folder"
         )
     return name
+
+
+def split_gs_uri(uri: str) -> tuple[str, str]:
+    """``gs://bucket/name`` as (bucket, name), both held to the rules GCS applies
+    (above): a URI naming no real bucket or a name that would climb out of
+    one is refused here, before any store is asked."""
+    if not uri.startswith("gs://") or "/" not in uri[5:]:
+        raise PermanentError("bad_uri", f"{uri[:200]!r} is not a gs://bucket/name URI")
+    bucket, _, name = uri[5:].partition("/")
+    try:
+        check_bucket_name(bucket)
+        check_object_name(name)
+    except PermanentError as exc:
+        shown = uri if len(uri) <= 200 else f"{uri[:200]}..."
+        raise PermanentError(exc.code, f"{shown}: {exc.message}") from None
+    return bucket, name

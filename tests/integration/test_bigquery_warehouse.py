@@ -49,16 +49,18 @@ from attribution.adapters.embedded.inprocess_bus import InProcessBus
 from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse, schema_fields
 from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App, build_app, use_app
+from attribution.clock import now_utc
 from attribution.config import Settings
 from attribution.devtools.slates import slate_for
 from attribution.history.backfill import Backfill, BackfillSettings
 from attribution.history.ledger import DeploymentLedger
-from attribution.model_card.card import ModelCard, now_utc
+from attribution.model_card.card import ModelCard
 from attribution.model_card.registry import CardRegistry
 from attribution.ports import Alert, Row, Warehouse
 from attribution.verification.game_results import load_results
+from attribution.verification.outcome import SystemVerdict
 from attribution.verification.settings import load_verifier_settings
-from attribution.verification.verifier import SystemVerdict, Verifier
+from attribution.verification.verifier import Verifier
 from attribution.warehouse import sql_text
 from attribution.warehouse.migrations import SchemaDriftError, migrate, migration_files, view_files
 from attribution.warehouse.sql_text import sql
@@ -751,11 +753,11 @@ def build_world(app: App, models: Any) -> World:
     assert old and retrain and factless
     upload(app, models.old.read_bytes()[:4096], "catboost_v9_corrupt.cbm")  # refused
     app.ledger.promote(SYSTEM, old, at=old_at, by="tests", note="first")
-    app.batch_predictor().active_models.forget()
+    app.active_models().forget()
     predict(app, D1, "v9-d1", slate_for(D1, players=PLAYERS).rows)
     retrain_at = now_utc()
     app.ledger.promote(SYSTEM, retrain, at=retrain_at, by="tests")
-    app.batch_predictor().active_models.forget()
+    app.active_models().forget()
     rows = [dict(r) for r in slate_for(D2, players=PLAYERS).rows]
     rows[5]["line_value"] = None  # rejected: the batch is PARTIAL
     predict(app, D2, "v9-d2", rows)

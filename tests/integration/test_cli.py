@@ -13,8 +13,8 @@ import pytest
 
 from attribution.bootstrap import current_app
 from attribution.cli.main import main
+from attribution.package_folders import schemas_dir
 from attribution.warehouse.migrations import migration_files
-from attribution.warehouse.schema_files import schemas_dir
 
 SMALL = ["--rows", "2000", "--iterations", "30", "--depth", "4"]
 

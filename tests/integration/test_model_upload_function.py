@@ -35,8 +35,8 @@ from attribution.events import (
 from attribution.function_manifest import function_specs
 from attribution.model_card.card import card_from_json
 from attribution.objects import StoredObject
+from attribution.package_folders import schemas_dir
 from attribution.ports import Row
-from attribution.warehouse.schema_files import schemas_dir
 
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "model_upload" / "main.py"
 TARGET = "on_model_uploaded"

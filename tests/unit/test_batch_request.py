@@ -14,9 +14,9 @@ from attribution.batches.request import (
     ModelPin,
     RunMode,
     parse_batch_request,
-    split_gs_uri,
 )
 from attribution.errors import PermanentError
+from attribution.objects import split_gs_uri
 
 SHA = "ab" * 32
 ROWS = [{"player_lookup": "p1", "line_value": 20.5, "points_avg_last_5": 22.0}]

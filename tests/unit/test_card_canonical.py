@@ -35,7 +35,7 @@ from attribution.model_card.interface import (
     ModelFeature,
     PredictionType,
 )
-from attribution.warehouse.schema_files import schemas_dir
+from attribution.package_folders import schemas_dir
 
 # A card registered before schema version 2, as the code of that time wrote it: its
 # card_id must never change.

@@ -28,7 +28,7 @@ from attribution.model_card.card import (
 )
 from attribution.model_card.extraction import LoadedModel, extract_card, load_catboost
 from attribution.objects import StoredObject, check_object_name
-from attribution.warehouse.schema_files import schemas_dir
+from attribution.package_folders import schemas_dir
 
 LIMIT = 50 * 1024 * 1024
 _names = itertools.count()

@@ -23,7 +23,7 @@ from attribution.limits import (
 )
 from attribution.model_card.extraction import extract_card
 from attribution.objects import StoredObject
-from attribution.warehouse.schema_files import schemas_dir
+from attribution.package_folders import schemas_dir
 
 # --- settings ---------------------------------------------------------------------------------
 

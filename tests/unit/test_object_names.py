@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attribution.batches.request import split_gs_uri
 from attribution.errors import PermanentError
-from attribution.objects import check_bucket_name, check_object_name
+from attribution.objects import check_bucket_name, check_object_name, split_gs_uri
 
 
 def refused(check: object, name: str) -> PermanentError:

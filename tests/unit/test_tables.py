@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from attribution.warehouse.schema_files import schemas_dir
+from attribution.package_folders import schemas_dir
 from attribution.warehouse.tables import (
     RowError,
     split_valid_rows,

@@ -22,9 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from attribution.clock import now_utc
 from attribution.errors import TransientError
 from attribution.logs import get_logger
-from attribution.model_card.card import format_timestamp, now_utc
+from attribution.model_card.card import format_timestamp
 from attribution.model_card.extraction import parse_timestamp
 from attribution.ports import ObjectStore
 

@@ -13,7 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from attribution.batches.request import BatchRequest
-from attribution.model_card.card import ModelCard, attribution_columns, now_utc
+from attribution.clock import now_utc
+from attribution.model_card.card import ModelCard, attribution_columns
 from attribution.ports import Row, Warehouse
 from attribution.warehouse.sql_text import sql
 

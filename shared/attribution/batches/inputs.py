@@ -13,11 +13,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from attribution.batches.request import BatchRequest, split_gs_uri
+from attribution.batches.request import BatchRequest
 from attribution.batches.rows import RowsRead, format_of, read_input_rows, rows_to_table
 from attribution.errors import PermanentError
+from attribution.json_safe import json_default
+from attribution.objects import split_gs_uri
 from attribution.ports import ObjectStore
-from attribution.warehouse.tables import json_default
 
 
 def kept_input_name(prefix: str, batch_id: str, fmt: str) -> str:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from attribution.batches.claims import BatchClaims, Claim
 from attribution.batches.execution_log import BatchCounts, BatchLog, BatchStatus, log_row
@@ -33,16 +33,16 @@ from attribution.batches.request import BatchRequest, parse_batch_request
 from attribution.batches.rows import RowReject, RowsRead
 from attribution.batches.scoring import score_rows, text_columns
 from attribution.batches.stamping import PickRules, stamp_predictions
+from attribution.clock import now_utc
 from attribution.dead_letters import keep_dead_letter
 from attribution.errors import PermanentError
 from attribution.events import PubSubMessage
-from attribution.history.ledger import ActiveModelCache
+from attribution.json_safe import json_default
 from attribution.logs import get_logger
-from attribution.model_card.card import ModelCard, now_utc
+from attribution.model_card.card import ModelCard
 from attribution.model_card.loading import ModelCache
 from attribution.model_card.registry import CardRegistry
 from attribution.ports import ObjectStore, Row, Warehouse
-from attribution.warehouse.tables import json_default
 
 _log = get_logger("attribution.batches.predictor")
 
@@ -82,6 +82,12 @@ class _Run:
         return int((time.perf_counter() - self.clock) * 1000)
 
 
+class ActiveModels(Protocol):
+    """Which model serves a system now: the deployment ledger (``history.ledger``), cached."""
+
+    def active_card(self, system_id: str) -> ModelCard | None: ...
+
+
 class BatchPredictor:
     """The prediction-batch use case over injected ports."""
 
@@ -90,7 +96,7 @@ class BatchPredictor:
         *,
         warehouse: Warehouse,
         registry: CardRegistry,
-        active_models: ActiveModelCache,
+        active_models: ActiveModels,
         models: ModelCache,
         store_for: Callable[[str], ObjectStore],
         settings: PredictionSettings,

@@ -20,7 +20,7 @@ from attribution.limits import (
     check_system_id,
     shown_value,
 )
-from attribution.warehouse.schema_files import schemas_dir
+from attribution.package_folders import schemas_dir
 
 PUBSUB_MAX_MESSAGE_BYTES = 10_000_000
 
@@ -215,21 +215,3 @@ _RULES = {
     "system_id": f"it must be {SYSTEM_ID_RULE}",
     "game_date": "it must be a date, YYYY-MM-DD",
 }
-
-
-def split_gs_uri(uri: str) -> tuple[str, str]:
-    """``gs://bucket/name`` as (bucket, name), both held to the rules GCS applies
-    (``attribution.objects``): a URI naming no real bucket or a name that would climb out of
-    one is refused here, before any store is asked."""
-    from attribution.objects import check_bucket_name, check_object_name
-
-    if not uri.startswith("gs://") or "/" not in uri[5:]:
-        raise PermanentError("bad_uri", f"{uri[:200]!r} is not a gs://bucket/name URI")
-    bucket, _, name = uri[5:].partition("/")
-    try:
-        check_bucket_name(bucket)
-        check_object_name(name)
-    except PermanentError as exc:
-        shown = uri if len(uri) <= 200 else f"{uri[:200]}..."
-        raise PermanentError(exc.code, f"{shown}: {exc.message}") from None
-    return bucket, name

@@ -22,24 +22,7 @@ from attribution.model_card.interface import (
     ModelInterface,
     PredictionType,
 )
-
-
-@dataclass(frozen=True)
-class ServedModel:
-    """A loaded model and how to call it."""
-
-    model: Any
-    interface: ModelInterface
-    name: str
-
-    def require_servable(self) -> None:
-        if not self.interface.servable:
-            raise PermanentError(
-                "unservable_model",
-                f"model {self.name} cannot be used for batches: {self.interface.unservable_reason}",
-            )
-        if not self.interface.features:
-            raise PermanentError("model_without_features", f"model {self.name} names no features")
+from attribution.model_card.loading import ServedModel
 
 
 @dataclass(frozen=True)

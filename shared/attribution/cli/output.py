@@ -8,8 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from attribution.json_safe import finite_json
-from attribution.warehouse.tables import json_default
+from attribution.json_safe import finite_json, json_default
 
 
 def _cell(value: Any) -> str:

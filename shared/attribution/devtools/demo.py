@@ -181,7 +181,7 @@ def main() -> int:
 
     step("5. Promote the retrain (no redeploy) and predict three more")
     run("promote", SYSTEM, RETRAIN, "--by", "demo", "--note", "Feb 2 retrain")
-    app().batch_predictor().active_models.forget()  # the demo does not wait out the TTL
+    app().active_models().forget()  # the demo does not wait out the TTL
     for day in NEW_DAYS:
         slate = slate_for(day)
         rows = slate.rows

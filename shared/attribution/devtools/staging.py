@@ -30,7 +30,7 @@ from attribution.devtools.import_graph import (
     normalize,
 )
 from attribution.function_manifest import FunctionSpec, function_specs
-from attribution.warehouse.schema_files import schemas_dir
+from attribution.package_folders import schemas_dir
 
 # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry: staged files all get it.
 FIXED_MTIME = 315532800

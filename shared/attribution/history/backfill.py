@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from attribution.batches.request import split_gs_uri
 from attribution.batches.rows import format_of, read_rows
 from attribution.batches.scoring import score_rows, text_columns
 from attribution.errors import PermanentError
@@ -30,6 +29,7 @@ from attribution.logs import get_logger
 from attribution.model_card.card import ModelCard, attribution_columns
 from attribution.model_card.interface import PredictionType
 from attribution.model_card.loading import ModelCache
+from attribution.objects import split_gs_uri
 from attribution.ports import ObjectStore, Row, Warehouse
 from attribution.warehouse.sql_text import sql
 

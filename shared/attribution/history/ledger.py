@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from attribution.clock import now_utc
 from attribution.errors import PermanentError
-from attribution.model_card.card import ModelCard, format_timestamp, now_utc
+from attribution.model_card.card import ModelCard, format_timestamp
 from attribution.model_card.registry import CardRegistry
 from attribution.ports import Row, Warehouse
 from attribution.warehouse.sql_text import sql

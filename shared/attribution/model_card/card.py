@@ -275,7 +275,3 @@ def attribution_columns(card: ModelCard) -> dict[str, Any]:
         "model_sha256": card.model_sha256,
         "model_card_id": card.card_id,
     }
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -10,17 +10,36 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from attribution.batches.request import split_gs_uri
-from attribution.batches.scoring import ServedModel
 from attribution.errors import PermanentError
 from attribution.logs import get_logger
 from attribution.model_card.card import ModelCard
+from attribution.model_card.interface import ModelInterface
 from attribution.model_card.interface_reading import interface_of
+from attribution.objects import split_gs_uri
 from attribution.ports import ObjectStore
 
 _log = get_logger("attribution.models")
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model and how to call it."""
+
+    model: Any
+    interface: ModelInterface
+    name: str
+
+    def require_servable(self) -> None:
+        if not self.interface.servable:
+            raise PermanentError(
+                "unservable_model",
+                f"model {self.name} cannot be used for batches: {self.interface.unservable_reason}",
+            )
+        if not self.interface.features:
+            raise PermanentError("model_without_features", f"model {self.name} names no features")
 
 
 def _load_catboost(data: bytes) -> Any:

@@ -7,8 +7,9 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from attribution.clock import now_utc
 from attribution.errors import PermanentError
-from attribution.model_card.card import ModelCard, card_from_json, now_utc
+from attribution.model_card.card import ModelCard, card_from_json
 from attribution.objects import StoredObject
 from attribution.ports import Row, Warehouse
 from attribution.warehouse.sql_text import sql

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from attribution.ports import Alert, AlertSection
-from attribution.verification.outcome import Status
-
-if TYPE_CHECKING:
-    from attribution.verification.verifier import SystemVerdict
+from attribution.verification.outcome import Status, SystemVerdict
 
 _SEVERITY = {
     Status.PASS: "info",

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from attribution.batches.request import split_gs_uri
 from attribution.model_card.interface import PredictionType
 from attribution.model_card.registry import CardRegistry
+from attribution.objects import split_gs_uri
 from attribution.ports import ObjectStore, Row, Warehouse
 from attribution.verification.outcome import CheckResult, Status
 from attribution.verification.settings import VerifierSettings

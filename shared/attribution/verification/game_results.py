@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution.batches.rows import MISSING_SPELLINGS, numeric_column
+from attribution.clock import now_utc
 from attribution.errors import PermanentError
 from attribution.json_safe import dumps_spelled, non_finite_spelling
 from attribution.limits import MAX_PLAYER_LOOKUP_CHARS
-from attribution.model_card.card import now_utc
 from attribution.ports import Row, Warehouse
 from attribution.warehouse.tables import table_spec
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -73,4 +74,47 @@ class CheckResult:
             "figures": self.figures,
             "details": self.details,
             "next_step": self.next_step,
+        }
+
+
+@dataclass(frozen=True)
+class SystemVerdict:
+    run_id: str
+    game_date: date
+    system_id: str
+    verdict: Status
+    previous_verdict: Status | None
+    checks: list[CheckResult]
+    started_at: datetime
+    finished_at: datetime
+    alerted: bool = False
+    new: bool = True
+
+    @property
+    def failing(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status in (Status.FAIL, Status.PARTIAL, Status.UNKNOWN)]
+
+    def summary(self) -> str:
+        if not self.failing:
+            return f"{self.system_id} {self.game_date}: every check passed"
+        return f"{self.system_id} {self.game_date}: " + "; ".join(
+            f"{c.name} {c.status.value}: {c.summary}" for c in self.failing
+        )
+
+    def figure(self, check: str, key: str) -> Any:
+        for result in self.checks:
+            if result.name == check:
+                return result.figures.get(key)
+        return None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "game_date": self.game_date.isoformat(),
+            "system_id": self.system_id,
+            "verdict": self.verdict.value,
+            "previous_verdict": self.previous_verdict.value if self.previous_verdict else None,
+            "summary": self.summary(),
+            "alerted": self.alerted,
+            "checks": [c.to_document() for c in self.checks],
         }

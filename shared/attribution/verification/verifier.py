@@ -7,22 +7,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
+from attribution.clock import now_utc
 from attribution.errors import PermanentError
-from attribution.json_safe import dumps_finite
+from attribution.json_safe import dumps_finite, json_default
 from attribution.logs import get_logger
-from attribution.model_card.card import now_utc
 from attribution.model_card.registry import CardRegistry
 from attribution.ports import NotificationError, Notifier, ObjectStore, Warehouse
 from attribution.verification import checks
 from attribution.verification.alerts import alert_for
 from attribution.verification.drift import deployment_drift
-from attribution.verification.outcome import CheckResult, Status, overall
+from attribution.verification.outcome import CheckResult, Status, SystemVerdict, overall
 from attribution.verification.request import SYSTEM_ID_PATTERN
 from attribution.verification.settings import VerifierSettings
 from attribution.warehouse.sql_text import sql
-from attribution.warehouse.tables import json_default
 
 _log = get_logger("attribution.verifier")
 
@@ -55,49 +53,6 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("leakage", checks.leakage),
     ("deployment_drift", deployment_drift),
 )
-
-
-@dataclass(frozen=True)
-class SystemVerdict:
-    run_id: str
-    game_date: date
-    system_id: str
-    verdict: Status
-    previous_verdict: Status | None
-    checks: list[CheckResult]
-    started_at: datetime
-    finished_at: datetime
-    alerted: bool = False
-    new: bool = True
-
-    @property
-    def failing(self) -> list[CheckResult]:
-        return [c for c in self.checks if c.status in (Status.FAIL, Status.PARTIAL, Status.UNKNOWN)]
-
-    def summary(self) -> str:
-        if not self.failing:
-            return f"{self.system_id} {self.game_date}: every check passed"
-        return f"{self.system_id} {self.game_date}: " + "; ".join(
-            f"{c.name} {c.status.value}: {c.summary}" for c in self.failing
-        )
-
-    def figure(self, check: str, key: str) -> Any:
-        for result in self.checks:
-            if result.name == check:
-                return result.figures.get(key)
-        return None
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "game_date": self.game_date.isoformat(),
-            "system_id": self.system_id,
-            "verdict": self.verdict.value,
-            "previous_verdict": self.previous_verdict.value if self.previous_verdict else None,
-            "summary": self.summary(),
-            "alerted": self.alerted,
-            "checks": [c.to_document() for c in self.checks],
-        }
 
 
 @dataclass

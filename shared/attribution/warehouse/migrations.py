@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from attribution.model_card.card import now_utc
+from attribution.clock import now_utc
+from attribution.package_folders import schemas_dir
 from attribution.ports import Warehouse
-from attribution.warehouse.schema_files import schemas_dir
 from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_specs
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from attribution.warehouse.schema_files import schemas_dir
+from attribution.package_folders import schemas_dir
 
 _DUCKDB_TYPES = {
     "STRING": "VARCHAR",
@@ -262,12 +262,3 @@ def row_changes(
         columns=set_columns,
         data=pa.Table.from_pylist([dict(r) for r in rows], schema=schema),
     )
-
-
-def json_default(value: Any) -> Any:
-    """For ``json.dumps`` of raw rows and payloads kept beside errors."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)

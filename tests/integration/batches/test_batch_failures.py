@@ -208,7 +208,7 @@ def test_a_failed_batch_runs_again_once_its_cause_is_fixed(make_world: Any, slat
     assert failed["status"] == "failed" and "no_model" in failed["error"]
     assert failed["input_sha256"]  # the input it failed on
     world.app.ledger.promote("catboost_v9", world.old)
-    world.app.batch_predictor().active_models.forget()
+    world.app.active_models().forget()
 
     assert publish(world.app, data).ok  # a new message id, the same batch
     done = the_log(world.app, "b-again")

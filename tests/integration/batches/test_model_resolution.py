@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from attribution.batches.request import ModelPin
+from attribution.clock import now_utc
 from attribution.config import load_settings
 from attribution.devtools.slates import Slate
-from attribution.model_card.card import now_utc
 
 from .support import (
     OLD_NAME,
@@ -72,7 +72,7 @@ def test_a_promotion_between_two_batches_takes_effect_after_the_ledger_cache(
 def test_a_promotion_dated_in_the_future_is_not_active_yet(world: BatchWorld, slate: Slate) -> None:
     app = world.app
     app.ledger.promote(SYSTEM, world.retrain, at=now_utc() + timedelta(hours=1))
-    app.batch_predictor().active_models.forget()
+    app.active_models().forget()
     publish(app, request("b-future", slate.rows))
     assert stamped_with(predictions(app, "b-future"), world.old)
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from attribution.model_card.card import ModelCard, attribution_columns, now_utc
+from attribution.clock import now_utc
+from attribution.model_card.card import ModelCard, attribution_columns
 from attribution.ports import Alert
-from attribution.verification.outcome import CheckResult, Status
+from attribution.verification.outcome import CheckResult, Status, SystemVerdict
 from attribution.verification.settings import load_verifier_settings
-from attribution.verification.verifier import SystemVerdict, Verifier
+from attribution.verification.verifier import Verifier
 
 from .conftest import HistoryFactory
 from .support import DAY, PLAYERS, PROMOTION, SYSTEM, History

@@ -26,9 +26,9 @@ from attribution.devtools.training import TrainingSpec
 from attribution.model_card.card import ModelCard
 from attribution.ports import Alert, NotificationError, Row, Warehouse
 from attribution.verification.game_results import load_results
-from attribution.verification.outcome import CheckResult, Status
+from attribution.verification.outcome import CheckResult, Status, SystemVerdict
 from attribution.verification.settings import VerifierSettings, load_verifier_settings
-from attribution.verification.verifier import SystemVerdict, Verifier
+from attribution.verification.verifier import Verifier
 
 SYSTEM = "catboost_v9"
 DAY = date(2026, 3, 2)
@@ -167,7 +167,7 @@ class World:
 
     def promote(self, card: ModelCard, system_id: str = SYSTEM) -> None:
         self.app.ledger.promote(system_id, card, by="tests")
-        self.app.batch_predictor().active_models.forget()  # no waiting out the ledger TTL
+        self.app.active_models().forget()  # no waiting out the ledger TTL
 
     def predict(
         self,

@@ -13,7 +13,7 @@ def beside_package(folder: str, marker: str, override_env: str) -> Path:
     override = os.environ.get(override_env)
     if override:
         return Path(override)
-    here = Path(__file__).resolve().parent.parent  # the attribution package
+    here = Path(__file__).resolve().parent
     for candidate in (here.parent / folder, here.parent.parent / folder):
         if (candidate / marker).exists():
             return candidate
