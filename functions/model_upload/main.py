@@ -6,8 +6,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from attribution.bootstrap import app
-from attribution.dead_letters import refuse_event
-from attribution.errors import PermanentError
+from attribution.entry_points import keeps_unusable_events
 from attribution.events import parse_object_finalized
 from attribution.logs import get_logger
 
@@ -15,19 +14,9 @@ _log = get_logger("functions.model_upload")
 
 
 @functions_framework.cloud_event
+@keeps_unusable_events("model_upload")
 def on_model_uploaded(cloud_event: CloudEvent) -> None:
-    try:
-        event = parse_object_finalized(cloud_event)
-    except PermanentError as exc:
-        refuse_event(
-            app().warehouse,
-            source="model_upload",
-            event_id=str(cloud_event["id"]),
-            payload=cloud_event.get_data(),
-            error=exc,
-        )
-        return
-    outcome = app().card_publisher().handle(event)
+    outcome = app().card_publisher().handle(parse_object_finalized(cloud_event))
     _log.info(
         "model upload handled",
         extra={

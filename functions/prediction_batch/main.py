@@ -6,8 +6,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from attribution.bootstrap import app
-from attribution.dead_letters import refuse_event
-from attribution.errors import PermanentError
+from attribution.entry_points import keeps_unusable_events
 from attribution.events import parse_pubsub_message
 from attribution.logs import get_logger
 
@@ -15,19 +14,9 @@ _log = get_logger("functions.prediction_batch")
 
 
 @functions_framework.cloud_event
+@keeps_unusable_events("prediction_batch")
 def on_batch_requested(cloud_event: CloudEvent) -> None:
-    try:
-        message = parse_pubsub_message(cloud_event)
-    except PermanentError as exc:
-        refuse_event(
-            app().warehouse,
-            source="prediction_batch",
-            event_id=str(cloud_event["id"]),
-            payload=cloud_event.get_data(),
-            error=exc,
-        )
-        return
-    outcome = app().batch_predictor().handle_message(message)
+    outcome = app().batch_predictor().handle_message(parse_pubsub_message(cloud_event))
     _log.info(
         "batch handled",
         extra={

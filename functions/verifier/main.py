@@ -16,7 +16,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from attribution.bootstrap import app
-from attribution.dead_letters import refuse_event
+from attribution.entry_points import keeps_unusable_events
 from attribution.errors import PermanentError
 from attribution.events import parse_pubsub_message
 from attribution.json_safe import finite_json
@@ -32,37 +32,20 @@ from attribution.verification.verifier import UnknownSystemError
 _log = get_logger("functions.verifier")
 
 
-def _refuse(cloud_event: CloudEvent, error: PermanentError) -> None:
-    refuse_event(
-        app().warehouse,
-        source="verifier",
-        event_id=str(cloud_event["id"]),
-        payload=cloud_event.get_data(),
-        error=error,
-    )
-
-
 @functions_framework.cloud_event
+@keeps_unusable_events("verifier")  # a bad request, or an unknown system: no retry mends it
 def on_verification_requested(cloud_event: CloudEvent) -> None:
-    try:
-        message = parse_pubsub_message(cloud_event)
-        request = parse_verification_request(message.data)
-    except PermanentError as exc:
-        _refuse(cloud_event, exc)
-        return
-    try:
-        verdicts = (
-            app()
-            .verifier()
-            .verify(
-                request.game_date,
-                request.system_id,
-                request_id=f"{message.message_id}@{message.publish_time}",
-            )
+    message = parse_pubsub_message(cloud_event)
+    request = parse_verification_request(message.data)
+    verdicts = (
+        app()
+        .verifier()
+        .verify(
+            request.game_date,
+            request.system_id,
+            request_id=f"{message.message_id}@{message.publish_time}",
         )
-    except UnknownSystemError as exc:  # acknowledged: a retry cannot make the system exist
-        _refuse(cloud_event, exc)
-        return
+    )
     for verdict in verdicts:
         _log.info(
             "verdict", extra={"system_id": verdict.system_id, "verdict": verdict.verdict.value}
