@@ -15,10 +15,8 @@ import pytest
 from attribution.package_folders import schemas_dir
 from attribution.warehouse.tables import (
     RowError,
-    split_valid_rows,
     table_spec,
     table_specs,
-    to_arrow,
     validate_row,
 )
 
@@ -163,21 +161,3 @@ def test_repeated_columns_take_lists_of_their_type() -> None:
         validate_row(spec, row | {"feature_names": "a,b"})
     with pytest.raises(RowError, match="feature_names: expected text"):
         validate_row(spec, row | {"feature_names": ["a", 2]})
-
-
-def test_split_keeps_good_rows_and_the_reasons_for_bad_ones() -> None:
-    spec = table_spec("player_prop_predictions")
-    rows = [
-        good_prediction(prediction_id="ok1"),
-        good_prediction(prediction_id="bad", player_lookup=None),
-        good_prediction(prediction_id="ok2"),
-    ]
-    check = split_valid_rows(spec, rows)
-    assert [r["prediction_id"] for r in check.good] == ["ok1", "ok2"]
-    assert [(index, reason) for index, _, reason in check.bad] == [
-        (1, "player_lookup: required by player_prop_predictions but missing")
-    ]
-    table = to_arrow(spec, check.good)
-    assert table.num_rows == 2
-    assert table.schema.names == spec.column_names
-    assert not table.schema.field("prediction_id").nullable

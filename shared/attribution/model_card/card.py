@@ -12,7 +12,7 @@ import json
 import math
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -251,16 +251,6 @@ def card_from_json(text: str | bytes) -> ModelCard:
     if stored_id and stored_id != card.card_id:
         raise ValueError(f"card_id {stored_id} does not match the card's content ({card.card_id})")
     return card
-
-
-AttributionColumn = Literal[
-    "model_file_name",
-    "model_training_start_date",
-    "model_training_end_date",
-    "model_expected_mae",
-    "model_expected_hit_rate",
-    "model_trained_at",
-]
 
 
 def attribution_columns(card: ModelCard) -> dict[str, Any]:

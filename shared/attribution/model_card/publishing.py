@@ -7,7 +7,6 @@ publication happened; a redelivered event that finds it does nothing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -168,7 +167,3 @@ class CardPublisher:
                 )
             )
         return UploadOutcome(UploadResult.REJECTED, obj.uri, reason=str(exc))
-
-
-def card_summary(card: ModelCard) -> str:
-    return json.dumps(card.to_document(), indent=2, sort_keys=True)

@@ -15,14 +15,3 @@ def sql(name: str) -> str:
     if not path.is_file():
         raise KeyError(f"no query named {name!r} in {_SQL_DIR}")
     return path.read_text()
-
-
-def split_statements(script: str) -> list[str]:
-    """Split a migration script on top-level semicolons (sqlglot knows string literals)."""
-    import sqlglot
-
-    return [
-        stmt.sql(dialect="bigquery")
-        for stmt in sqlglot.parse(script, read="bigquery")
-        if stmt is not None
-    ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -213,24 +213,6 @@ def validate_row(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise RowError("; ".join(problems))
     return clean
-
-
-@dataclass(frozen=True)
-class RowCheck:
-    good: list[dict[str, Any]]
-    bad: list[tuple[int, Mapping[str, Any], str]]
-
-
-def split_valid_rows(spec: TableSpec, rows: Iterable[Mapping[str, Any]]) -> RowCheck:
-    """Separate rows that fit the table from those that do not, keeping the reasons."""
-    good: list[dict[str, Any]] = []
-    bad: list[tuple[int, Mapping[str, Any], str]] = []
-    for index, row in enumerate(rows):
-        try:
-            good.append(validate_row(spec, row))
-        except RowError as exc:
-            bad.append((index, row, str(exc)))
-    return RowCheck(good=good, bad=bad)
 
 
 def to_arrow(spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
