@@ -30,12 +30,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
+
+if TYPE_CHECKING:
+    from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "attribution-test"
@@ -312,6 +316,24 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"local-bigquery unavailable under CI=true: {reason}", pytrace=False)
     pytest.skip(f"local-bigquery unavailable: {reason}")
+
+
+def new_dataset(endpoint: str, prefix: str = "t") -> BigQueryWarehouse:
+    """A new, empty dataset of ``PROJECT`` on the server."""
+    from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse
+
+    warehouse = BigQueryWarehouse(
+        PROJECT, f"{prefix}_{uuid.uuid4().hex[:12]}", api_endpoint=endpoint, job_timeout=120.0
+    )
+    warehouse.ensure_dataset()
+    return warehouse
+
+
+def drop_dataset(warehouse: BigQueryWarehouse) -> None:
+    """Every operation of local-bigquery slows down with the number of tables it holds."""
+    warehouse.client.delete_dataset(
+        f"{warehouse.project_id}.{warehouse.dataset}", delete_contents=True, not_found_ok=True
+    )
 
 
 @pytest.fixture(scope="session")

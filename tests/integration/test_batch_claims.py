@@ -67,14 +67,19 @@ def test_only_one_of_many_racing_deliveries_gets_the_claim(tmp_path: Path) -> No
 
 
 def test_claims_on_gcs(gcs_bucket: str, gcp_project: str) -> None:
-    """Real GCS honours ifGenerationMatch; the gcp-storage-emulator release here does not
-    (it never answers 412), so against it this contract cannot be held and is skipped."""
+    """On the storage emulator, which answers a generation precondition that does not hold
+    with 412 as Cloud Storage does (``devtools.local_stack.storage_preconditions``)."""
     from attribution.adapters.google_cloud.gcs_store import GcsStore
 
     store = GcsStore(gcs_bucket, project=gcp_project)
-    assert store.create_exclusive("probe", b"1") is not None
-    if store.create_exclusive("probe", b"2") is not None:
-        pytest.skip("this GCS server ignores ifGenerationMatch preconditions")
+    first = store.create_exclusive("probe", b"1")
+    assert first is not None
+    assert store.create_exclusive("probe", b"2") is None  # create-if-absent, refused
+    assert store.read("probe") == b"1"
+    assert store.replace_if_generation("probe", b"3", "1") is None  # a stale generation
+    assert store.read("probe") == b"1"
+    assert not store.delete_if_generation("probe", "1")
+    assert store.delete_if_generation("probe", str(first.generation))
     _claims_contract(store)
 
 

@@ -21,7 +21,6 @@ import dataclasses
 import math
 import os
 import re
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,8 +29,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from batches.support import upload_model
-from bigquery_server import PROJECT, bigquery_emulator
+from app_support import upload_model
+from bigquery_server import bigquery_emulator, drop_dataset, new_dataset
 from google.cloud import bigquery
 from user_trained_models import (
     Kind,
@@ -77,20 +76,6 @@ PUSH_PLAYER, NO_RESULT_PLAYER = "player_0003", f"player_{PLAYERS - 1:04d}"
 # --------------------------------------------------------------------------- datasets
 
 
-def new_dataset(endpoint: str) -> BigQueryWarehouse:
-    warehouse = BigQueryWarehouse(
-        PROJECT, f"u_{uuid.uuid4().hex[:12]}", api_endpoint=endpoint, job_timeout=120.0
-    )
-    warehouse.ensure_dataset()
-    return warehouse
-
-
-def drop_dataset(warehouse: BigQueryWarehouse) -> None:
-    warehouse.client.delete_dataset(
-        f"{warehouse.project_id}.{warehouse.dataset}", delete_contents=True, not_found_ok=True
-    )
-
-
 def create_old_tables(warehouse: BigQueryWarehouse) -> None:
     """The two tables 0004 alters, as the schema before it made them: without the columns
     it adds, ``predicted_points`` REQUIRED; partitioning and clustering as today."""
@@ -118,7 +103,7 @@ def modes(warehouse: BigQueryWarehouse, name: str) -> dict[str, str]:
 
 @pytest.fixture
 def empty_bq(bigquery_emulator: str) -> Iterator[BigQueryWarehouse]:
-    warehouse = new_dataset(bigquery_emulator)
+    warehouse = new_dataset(bigquery_emulator, "u")
     yield warehouse
     drop_dataset(warehouse)
 
@@ -182,7 +167,7 @@ class Upgrade:
 @pytest.fixture(scope="module")
 def upgraded(bigquery_emulator: str) -> Iterator[Upgrade]:
     """Shared by the batch tests below, which write batches of their own on it."""
-    bq = new_dataset(bigquery_emulator)
+    bq = new_dataset(bigquery_emulator, "u")
     create_old_tables(bq)
     before = modes(bq, "player_prop_predictions")
     bq.insert_rows("player_prop_predictions", [old_prediction(0), old_prediction(1)])

@@ -38,7 +38,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import sqlglot
-from bigquery_server import PROJECT, bigquery_emulator
+from bigquery_server import PROJECT, bigquery_emulator, drop_dataset, new_dataset
 from catboost_oracle import regressor_predictions
 from google.api_core.exceptions import BadRequest
 from google.cloud import bigquery
@@ -91,25 +91,10 @@ SEED_COLUMNS = [
 # --------------------------------------------------------------------------- fixtures
 
 
-def new_dataset(endpoint: str, project: str) -> BigQueryWarehouse:
-    warehouse = BigQueryWarehouse(
-        project, f"t_{uuid.uuid4().hex[:12]}", api_endpoint=endpoint, job_timeout=120.0
-    )
-    warehouse.ensure_dataset()
-    return warehouse
-
-
-def drop_dataset(warehouse: BigQueryWarehouse) -> None:
-    """Every operation of local-bigquery slows down with the number of tables it holds."""
-    warehouse.client.delete_dataset(
-        f"{warehouse.project_id}.{warehouse.dataset}", delete_contents=True, not_found_ok=True
-    )
-
-
 @pytest.fixture
 def empty_bq(bigquery_emulator: str) -> Iterator[BigQueryWarehouse]:
     """A new, empty dataset, dropped afterwards."""
-    warehouse = new_dataset(bigquery_emulator, PROJECT)
+    warehouse = new_dataset(bigquery_emulator)
     yield warehouse
     drop_dataset(warehouse)
 
@@ -867,9 +852,9 @@ class Pair:
         return self.duck, self.bq
 
 
-def make_pair(world: World, folder: Path, endpoint: str, project: str) -> Pair:
+def make_pair(world: World, folder: Path, endpoint: str) -> Pair:
     duck = DuckDBWarehouse(folder / "copy.duckdb")
-    bq = new_dataset(endpoint, project)
+    bq = new_dataset(endpoint)
     load(duck, world.dump)
     load(bq, world.dump)
     require_partition_filters(bq)
@@ -883,7 +868,7 @@ def shared_pair(
     bigquery_emulator: str,
 ) -> Iterator[Pair]:
     """The world's rows in DuckDB and in BigQuery; read only."""
-    pair = make_pair(world, tmp_path_factory.mktemp("pair"), bigquery_emulator, PROJECT)
+    pair = make_pair(world, tmp_path_factory.mktemp("pair"), bigquery_emulator)
     yield pair
     pair.duck.close()
     drop_dataset(pair.bq)
@@ -892,7 +877,7 @@ def shared_pair(
 @pytest.fixture
 def pair(world: World, tmp_path: Path, bigquery_emulator: str) -> Iterator[Pair]:
     """The world's rows in DuckDB and in BigQuery, for a test that writes."""
-    fresh = make_pair(world, tmp_path, bigquery_emulator, PROJECT)
+    fresh = make_pair(world, tmp_path, bigquery_emulator)
     yield fresh
     fresh.duck.close()
     drop_dataset(fresh.bq)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from attribution.model_card.card import (
+    ATTRIBUTION_COLUMNS,
     DECLARED_FACTS,
     OPTIONAL_FACTS,
     VERSION_2_FIELDS,
@@ -23,6 +24,7 @@ from attribution.model_card.card import (
     FactConflict,
     FactSource,
     ModelCard,
+    attribution_columns,
     canonical_json,
     card_from_json,
     compute_card_id,
@@ -529,3 +531,27 @@ def test_status_and_missing_facts_must_agree(sample_card: ModelCard) -> None:
 def test_cards_are_immutable(sample_card: ModelCard) -> None:
     with pytest.raises(ValidationError):
         sample_card.expected_mae = 1.0
+
+
+# The product's specification names these six per prediction row, beside the card's identity.
+SPECIFIED_COLUMNS = {
+    "model_file_name": "model_file_name",
+    "model_training_start_date": "training_start_date",
+    "model_training_end_date": "training_end_date",
+    "model_expected_mae": "expected_mae",
+    "model_expected_hit_rate": "expected_hit_rate",
+    "model_trained_at": "trained_at",
+}
+
+
+@settings(max_examples=25)
+@given(card=cards)
+def test_the_attribution_columns_are_the_specified_six_and_the_cards_identity(
+    card: ModelCard,
+) -> None:
+    columns = attribution_columns(card)
+    assert tuple(columns) == ATTRIBUTION_COLUMNS
+    assert set(columns) == set(SPECIFIED_COLUMNS) | {"model_sha256", "model_card_id"}
+    for column, field in SPECIFIED_COLUMNS.items():
+        assert columns[column] == getattr(card, field)
+    assert (columns["model_sha256"], columns["model_card_id"]) == (card.model_sha256, card.card_id)

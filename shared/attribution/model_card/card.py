@@ -253,15 +253,30 @@ def card_from_json(text: str | bytes) -> ModelCard:
     return card
 
 
+# The columns a card stamps on every prediction row: the six the product was specified with
+# (file, training window, expected MAE and hit rate, trained at) and the card's identity.
+ATTRIBUTION_COLUMNS = (
+    "model_file_name",
+    "model_training_start_date",
+    "model_training_end_date",
+    "model_expected_mae",
+    "model_expected_hit_rate",
+    "model_trained_at",
+    "model_sha256",
+    "model_card_id",
+)
+
+
 def attribution_columns(card: ModelCard) -> dict[str, Any]:
-    """The seed's six attribution columns plus the card's identity, for one prediction row."""
-    return {
-        "model_file_name": card.model_file_name,
-        "model_training_start_date": card.training_start_date,
-        "model_training_end_date": card.training_end_date,
-        "model_expected_mae": card.expected_mae,
-        "model_expected_hit_rate": card.expected_hit_rate,
-        "model_trained_at": card.trained_at,
-        "model_sha256": card.model_sha256,
-        "model_card_id": card.card_id,
-    }
+    """The card's attribution columns (``ATTRIBUTION_COLUMNS``), for one prediction row."""
+    values = (
+        card.model_file_name,
+        card.training_start_date,
+        card.training_end_date,
+        card.expected_mae,
+        card.expected_hit_rate,
+        card.trained_at,
+        card.model_sha256,
+        card.card_id,
+    )
+    return dict(zip(ATTRIBUTION_COLUMNS, values, strict=True))

@@ -7,10 +7,11 @@ from typing import Any
 
 import functions_framework
 import pytest
+from app_support import upload_model
 
 from attribution.devtools.slates import Slate, slate_for
 
-from .support import GAME_DATE, OLD_NAME, RETRAIN_NAME, SYSTEM, BatchWorld, batch_spec, upload_model
+from .support import GAME_DATE, OLD_NAME, RETRAIN_NAME, SYSTEM, BatchWorld, batch_spec
 
 WorldFactory = Callable[..., BatchWorld]
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -60,17 +58,6 @@ def batch_spec() -> FunctionSpec:
 def bus_of(app: App) -> InProcessBus:
     assert isinstance(app.publisher, InProcessBus)
     return app.publisher
-
-
-def upload_model(app: App, path: Path, name: str) -> ModelCard:
-    """Write the .cbm under the models prefix and let the bus fire model_upload, as GCS would."""
-    data = path.read_bytes()
-    stored = app.models.write(f"{app.settings.models_prefix}{name}", data)
-    deliveries = bus_of(app).object_finalized(stored)
-    assert [d.ok for d in deliveries] == [True], deliveries
-    card = app.registry.for_object_bytes(stored.uri, hashlib.sha256(data).hexdigest())
-    assert card is not None, f"no card was published for {stored.uri}"
-    return card
 
 
 def request(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from app_support import upload_model
 from catboost_oracle import regressor_predictions
 
 from attribution.devtools.slates import Slate, slate_for
@@ -19,7 +20,6 @@ from .support import (
     publish,
     query,
     request,
-    upload_model,
 )
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from app_support import upload_model
 from catboost_oracle import regressor_predictions
 
 from attribution.batches.request import RunMode
@@ -40,7 +41,6 @@ from .support import (
     request,
     stamped_with,
     the_log,
-    upload_model,
 )
 
 

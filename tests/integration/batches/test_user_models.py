@@ -425,7 +425,7 @@ def test_the_over_class_is_the_over_column_not_the_second_one(
 def test_the_threshold_setting_moves_the_pass_band(
     app_factory: Any, trained: dict[str, UserModel], cases: list[Case]
 ) -> None:
-    from .support import upload_model
+    from app_support import upload_model
 
     app = app_factory(over_probability_threshold=0.6)
     model = trained["over_int"]

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batches.support import GAME_DATE, OLD_NAME, SYSTEM, upload_model
+from app_support import upload_model
+from batches.support import GAME_DATE, OLD_NAME, SYSTEM
 
 from attribution.bootstrap import build_app, use_app
 from attribution.config import Settings

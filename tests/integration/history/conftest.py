@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_support import upload_model
 
 from attribution.devtools.training import TrainingSpec, train_model
 
-from .support import NEW_NAME, OLD_NAME, OTHER_NAME, OTHER_SYSTEM, History, upload_model
+from .support import NEW_NAME, OLD_NAME, OTHER_NAME, OTHER_SYSTEM, History
 
 OTHER_SPEC = TrainingSpec(
     rows=2000,

@@ -9,7 +9,6 @@ backfill, the verifier, the CLI) runs on the real code.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -27,7 +26,7 @@ from attribution.batches.request import BatchRequest, ModelPin, RunMode
 from attribution.bootstrap import App
 from attribution.devtools.slates import slate_for
 from attribution.history.backfill import BackfillSummary
-from attribution.model_card.card import ModelCard, attribution_columns
+from attribution.model_card.card import ATTRIBUTION_COLUMNS, ModelCard, attribution_columns
 from attribution.ports import Row
 
 SYSTEM = "catboost_v9"
@@ -40,28 +39,6 @@ FIRST = datetime(2026, 1, 9, 15, 0, tzinfo=UTC)
 PROMOTION = datetime(2026, 2, 2, 22, 0, tzinfo=UTC)
 DAY = date(2026, 2, 2)
 PLAYERS = 12
-ATTRIBUTION = (
-    "model_file_name",
-    "model_training_start_date",
-    "model_training_end_date",
-    "model_expected_mae",
-    "model_expected_hit_rate",
-    "model_trained_at",
-    "model_sha256",
-    "model_card_id",
-)
-
-
-def upload_model(app: App, path: Path, file_name: str) -> ModelCard:
-    """Write the .cbm and let the bus fire model_upload, as a GCS finalize would."""
-    data = path.read_bytes()
-    stored = app.models.write(f"{app.settings.models_prefix}{file_name}", data)
-    assert isinstance(app.publisher, InProcessBus)
-    deliveries = app.publisher.object_finalized(stored)
-    assert [d.ok for d in deliveries] == [True], deliveries
-    card = app.registry.for_object_bytes(stored.uri, hashlib.sha256(data).hexdigest())
-    assert card is not None, f"no card was published for {stored.uri}"
-    return card
 
 
 @dataclass
@@ -235,10 +212,12 @@ class History:
 def assert_attributed(row: Row, card: ModelCard, method: str) -> None:
     """The six seed columns, model_sha256 and model_card_id are the card's; the method set."""
     expected = attribution_columns(card)
-    assert {c: row[c] for c in ATTRIBUTION} == {c: expected[c] for c in ATTRIBUTION}, row
+    assert {c: row[c] for c in ATTRIBUTION_COLUMNS} == {
+        c: expected[c] for c in ATTRIBUTION_COLUMNS
+    }, row
     assert row["attribution_method"] == method, row
 
 
 def assert_unattributed(row: Row) -> None:
-    assert {c: row[c] for c in ATTRIBUTION} == dict.fromkeys(ATTRIBUTION), row
+    assert {c: row[c] for c in ATTRIBUTION_COLUMNS} == dict.fromkeys(ATTRIBUTION_COLUMNS), row
     assert row["attribution_method"] is None, row

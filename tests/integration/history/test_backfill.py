@@ -13,11 +13,10 @@ from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
 from attribution.bootstrap import build_app
 from attribution.config import load_settings
 from attribution.history.backfill import LEDGER_INFERRED, REPLAY_REFUTED, REPLAY_VERIFIED, UPDATABLE
-from attribution.model_card.card import attribution_columns
+from attribution.model_card.card import ATTRIBUTION_COLUMNS, attribution_columns
 
 from .conftest import HistoryFactory
 from .support import (
-    ATTRIBUTION,
     DAY,
     FIRST,
     OTHER_SYSTEM,
@@ -287,7 +286,7 @@ def test_replay_refutes_a_ledger_inference_and_clears_it(history: History) -> No
     assert proven.refuted == [wrong] and proven.unreproduced == [wrong]
     assert dict(proven.by_method) == {REPLAY_VERIFIED: PLAYERS - 1, "unreproduced": 1}
     refuted = history.row(wrong)
-    assert {c: refuted[c] for c in ATTRIBUTION} == dict.fromkeys(ATTRIBUTION)
+    assert {c: refuted[c] for c in ATTRIBUTION_COLUMNS} == dict.fromkeys(ATTRIBUTION_COLUMNS)
     assert refuted["attribution_method"] == REPLAY_REFUTED
 
     again = history.backfill(replay=True)

@@ -4,14 +4,13 @@ changes it makes on the embedded warehouse, from the same legacy rows and ledger
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from bigquery_server import PROJECT, bigquery_emulator
+from bigquery_server import bigquery_emulator, drop_dataset, new_dataset
 
 from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse
 from attribution.history.backfill import UPDATABLE, Backfill
@@ -33,12 +32,10 @@ EVERYTHING = "SELECT * FROM player_prop_predictions ORDER BY prediction_id"
 
 @pytest.fixture
 def bq(bigquery_emulator: str) -> Iterator[BigQueryWarehouse]:
-    warehouse = BigQueryWarehouse(
-        PROJECT, f"h_{uuid.uuid4().hex[:12]}", api_endpoint=bigquery_emulator, job_timeout=120.0
-    )
-    warehouse.ensure_dataset()
+    warehouse = new_dataset(bigquery_emulator, "h")
     migrate(warehouse)
     yield warehouse
+    drop_dataset(warehouse)
 
 
 def normal(value: Any) -> Any:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from app_support import upload_model
 from batches.support import csv_bytes, jsonl_bytes
 from user_trained_models import (
     MISSING,
@@ -47,7 +48,7 @@ from attribution.model_card.card import ModelCard
 from attribution.model_card.interface import CatBoostOutput, FeatureType, PredictionType
 from attribution.ports import Row
 
-from .support import assert_attributed, assert_unattributed, upload_model
+from .support import assert_attributed, assert_unattributed
 
 POINTS_SYSTEM = "user_points"
 OU_SYSTEM = "user_ou"

@@ -8,7 +8,6 @@ by hand, straight in the warehouse or the bucket folder.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from app_support import RecordingNotifier, upload_model
 
 from attribution.adapters.embedded.inprocess_bus import Delivery, InProcessBus
 from attribution.adapters.embedded.local_bucket import LocalBucket
@@ -24,7 +24,7 @@ from attribution.bootstrap import App
 from attribution.devtools.slates import slate_for
 from attribution.devtools.training import TrainingSpec
 from attribution.model_card.card import ModelCard
-from attribution.ports import Alert, NotificationError, Row, Warehouse
+from attribution.ports import Row, Warehouse
 from attribution.verification.game_results import load_results
 from attribution.verification.outcome import CheckResult, Status, SystemVerdict
 from attribution.verification.settings import VerifierSettings, load_verifier_settings
@@ -87,21 +87,6 @@ class ModelFiles:
     a: Path
     b: Path
     overpromised: Path
-
-
-class RecordingNotifier:
-    """Our Notifier port: keeps what it was sent; told to, refuses like a channel that is down."""
-
-    def __init__(self) -> None:
-        self.sent: list[Alert] = []
-        self.failing = False
-        self.attempts = 0
-
-    def notify(self, alert: Alert) -> None:
-        self.attempts += 1
-        if self.failing:
-            raise NotificationError("channel refused the alert (test)")
-        self.sent.append(alert)
 
 
 class RaisingWarehouse:
@@ -299,18 +284,6 @@ def train_files(folder: Path) -> ModelFiles:
         b=train_model(B_SPEC, folder / B_NAME),
         overpromised=train_model(OVERPROMISED_SPEC, folder / OVERPROMISED_NAME),
     )
-
-
-def upload_model(app: App, path: Path, file_name: str) -> ModelCard:
-    """Write the .cbm and let the bus fire model_upload, as a GCS finalize would."""
-    data = path.read_bytes()
-    stored = app.models.write(f"{app.settings.models_prefix}{file_name}", data)
-    assert isinstance(app.publisher, InProcessBus)
-    deliveries = app.publisher.object_finalized(stored)
-    assert [d.ok for d in deliveries] == [True], deliveries
-    card = app.registry.for_object_bytes(stored.uri, hashlib.sha256(data).hexdigest())
-    assert card is not None, f"no card was published for {stored.uri}"
-    return card
 
 
 def build_world(app: App, files: ModelFiles) -> World:

@@ -177,7 +177,7 @@ def start_storage(
     command = [
         sys.executable,
         "-m",
-        "gcp_storage_emulator",
+        "attribution.devtools.local_stack.storage_preconditions",  # it honours ifGenerationMatch
         "start",
         f"--host={host}",
         f"--port={port}",

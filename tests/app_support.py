@@ -1,0 +1,45 @@
+"""Test support shared by the integration suites: publishing a model through the embedded
+bus as Cloud Storage would announce it, and a notifier that records what it was sent."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from attribution.adapters.embedded.inprocess_bus import InProcessBus
+from attribution.bootstrap import App
+from attribution.model_card.card import ModelCard
+from attribution.ports import Alert, NotificationError
+
+
+def publish_model(app: App, model: Path | bytes, file_name: str) -> ModelCard | None:
+    """Write the .cbm under the models prefix and let the bus deliver the bucket's
+    notification to model_upload; the card it registered, or None if it refused the file."""
+    data = model if isinstance(model, bytes) else model.read_bytes()
+    stored = app.models.write(f"{app.settings.models_prefix}{file_name}", data)
+    assert isinstance(app.publisher, InProcessBus)
+    deliveries = app.publisher.object_finalized(stored)
+    assert [d.ok for d in deliveries] == [True], deliveries
+    return app.registry.for_object_bytes(stored.uri, hashlib.sha256(data).hexdigest())
+
+
+def upload_model(app: App, model: Path | bytes, file_name: str) -> ModelCard:
+    """``publish_model`` for a file that must become a card."""
+    card = publish_model(app, model, file_name)
+    assert card is not None, f"no card was published for {file_name}"
+    return card
+
+
+class RecordingNotifier:
+    """Our Notifier port: keeps what it was sent; told to, refuses like a channel that is down."""
+
+    def __init__(self) -> None:
+        self.sent: list[Alert] = []
+        self.failing = False
+        self.attempts = 0
+
+    def notify(self, alert: Alert) -> None:
+        self.attempts += 1
+        if self.failing:
+            raise NotificationError("channel refused the alert (test)")
+        self.sent.append(alert)
