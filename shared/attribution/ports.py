@@ -60,6 +60,11 @@ class Warehouse(Protocol):
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
 
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        """The same answer as ``query``, as one Arrow table typed by the warehouse (what a
+        query over many rows should read: no Python object per value)."""
+        ...
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
 
     def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]] | pa.Table) -> None:
@@ -88,7 +93,7 @@ class Warehouse(Protocol):
     def update_rows(
         self,
         table: str,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, Any]] | pa.Table,
         key: Sequence[str],
         *,
         only_where: str,
@@ -96,8 +101,10 @@ class Warehouse(Protocol):
     ) -> int:
         """Set the given columns on rows matched by key, only where ``only_where`` (SQL over
         the target's columns, with ``@name`` parameters from ``params``) still holds at write
-        time; return how many rows changed. On a partitioned table ``only_where`` should bound
-        the partition column, so the update reads only those partitions."""
+        time; return how many rows changed. The columns set are an Arrow table's columns
+        other than ``key`` (or the first dict's); every other column keeps its value. On a
+        partitioned table ``only_where`` should bound the partition column, so the update
+        reads only those partitions."""
         ...
 
     def table_columns(self, table: str) -> list[str] | None:

@@ -42,6 +42,7 @@ from bigquery_server import PROJECT, bigquery_emulator, drop_dataset, new_datase
 from catboost_oracle import regressor_predictions
 from google.api_core.exceptions import BadRequest
 from google.cloud import bigquery
+from prediction_rows import PREDICTIONS, arrow, bare_prediction, full_prediction
 from sqlglot import exp
 
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
@@ -626,6 +627,65 @@ def test_update_rows_never_changes_a_row_the_guard_excludes(
     assert staging_tables(bq) == []
 
 
+EVERY_PREDICTION = f"SELECT * FROM {PREDICTIONS} WHERE {EVERY_DAY} ORDER BY prediction_id"
+
+
+def test_every_column_type_round_trips_through_arrow_nulls_included(
+    bq: BigQueryWarehouse,
+) -> None:
+    rows = [full_prediction(1), bare_prediction(2)]
+    assert bq.insert_new_rows(PREDICTIONS, arrow(rows), ["prediction_id"]) == 2
+    assert bq.query(EVERY_PREDICTION) == rows
+    table = bq.query_arrow(EVERY_PREDICTION)
+    spec = table_spec(PREDICTIONS)
+    assert [(f.name, f.type) for f in table.schema] == [
+        (c.name, c.arrow_type) for c in spec.columns
+    ]
+    assert table.to_pylist() == rows
+    # Every column set from Arrow: the full row becomes bare and the bare one full.
+    changes = arrow([bare_prediction(3) | {"prediction_id": "p1"}, full_prediction(2)])
+    assert bq.update_rows(PREDICTIONS, changes, ["prediction_id"], only_where="TRUE") == 2
+    assert bq.query(EVERY_PREDICTION) == changes.to_pylist()
+    assert bq.query_arrow(EVERY_PREDICTION).to_pylist() == changes.to_pylist()
+    assert bq.query_arrow(f"SELECT * FROM {PREDICTIONS} WHERE FALSE").num_rows == 0
+    assert staging_tables(bq) == []
+
+
+def test_update_rows_from_arrow_never_changes_a_row_the_guard_excludes(
+    filtered_bq: BigQueryWarehouse,
+) -> None:
+    bq = filtered_bq  # the guard's date range is the partition filter the table requires
+    rows = [full_prediction(n) | {"attribution_method": None} for n in range(4)]
+    rows[1]["attribution_method"] = "stamped"  # stamped since the changes were decided
+    bq.insert_rows(PREDICTIONS, arrow(rows))
+    changes = pa.table(
+        {
+            # Typed by the table, whatever Arrow types they arrive as.
+            "prediction_id": pa.array(["p0", "p0", "p1", "p2", "p3", "p9"], pa.large_string()),
+            "model_expected_mae": pa.array([4] * 6, pa.int64()),
+            "attribution_method": ["replay_verified"] * 6,
+        }
+    )
+    updated = bq.update_rows(
+        PREDICTIONS,
+        changes,
+        ["prediction_id"],
+        only_where="attribution_method IS NULL AND game_date BETWEEN @first AND @last",
+        params={"first": date(2026, 3, 1), "last": date(2026, 3, 3)},
+    )
+    assert updated == 2
+    after = {r["prediction_id"]: r for r in bq.query(EVERY_PREDICTION)}
+    for changed in ("p0", "p2"):
+        expected = rows[int(changed[1:])]
+        assert after[changed] == expected | {
+            "model_expected_mae": 4.0,
+            "attribution_method": "replay_verified",
+        }
+    assert after["p1"] == rows[1]  # the guard no longer holds: not changed
+    assert after["p3"] == rows[3]  # outside the dates
+    assert staging_tables(bq) == []
+
+
 @MERGE_FILTER_IN_ON
 def test_insert_new_rows_within_a_scope_on_a_table_requiring_partition_filters(
     filtered_bq: BigQueryWarehouse,
@@ -647,7 +707,7 @@ def test_migrate_again_on_tables_requiring_partition_filters(
 
 def test_staging_tables_expire_by_themselves(bq: BigQueryWarehouse) -> None:
     spec = table_spec("schema_migrations")
-    row = b'{"migration_id":"x","applied_at":"2026-02-02T18:00:00.000000Z"}\n'
+    row = pa.Table.from_pylist([{"migration_id": "x", "applied_at": NOW}], spec.arrow_schema)
     staging_id = bq._staged("schema_migrations", spec.columns, row)
     table = bq.client.get_table(staging_id)
     assert table.expires is not None

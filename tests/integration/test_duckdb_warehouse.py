@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
+from prediction_rows import PREDICTIONS, arrow, bare_prediction, full_prediction
 
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse, to_duckdb
 from attribution.errors import BackendUnavailableError, TransientError, WarehouseLockedError
@@ -20,6 +22,7 @@ from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_spec
 
 NOW = datetime(2026, 2, 2, 18, 0, tzinfo=UTC)
+EVERY_PREDICTION = f"SELECT * FROM {PREDICTIONS} ORDER BY prediction_id"
 
 
 @pytest.fixture
@@ -135,6 +138,15 @@ def test_unused_parameters_are_ignored_and_the_last_statement_answers(
 
 def test_a_statement_without_a_result_returns_no_rows(warehouse: DuckDBWarehouse) -> None:
     assert warehouse.query("CREATE TEMP TABLE nothing (x INT64)") == []
+
+
+def test_query_arrow_runs_every_statement_and_the_last_answers(warehouse: DuckDBWarehouse) -> None:
+    table = warehouse.query_arrow(
+        "CREATE TEMP TABLE scratch AS SELECT @n AS n; SELECT n * 2 AS doubled FROM scratch",
+        {"n": 21, "unused": "ignored"},
+    )
+    assert table.to_pylist() == [{"doubled": 42}]
+    assert warehouse.query_arrow("CREATE TEMP TABLE nothing (x INT64)").num_rows == 0
 
 
 # --- tables ------------------------------------------------------------------------------------
@@ -288,3 +300,60 @@ def test_two_warehouses_on_one_file_racing_insert_each_row_once(
     results = race([warehouse, other, warehouse, other], rows)
     assert sorted(results) == [0, 0, 0, 300]
     assert exactly_once(warehouse, "pair-") == (300, [1])
+
+
+# --- Arrow in and out: query_arrow, insert_new_rows and update_rows of a table ----------------
+
+
+def test_every_column_type_round_trips_through_arrow_nulls_included(
+    warehouse: DuckDBWarehouse,
+) -> None:
+    rows = [full_prediction(1), bare_prediction(2)]
+    assert warehouse.insert_new_rows(PREDICTIONS, arrow(rows), ["prediction_id"]) == 2
+    assert warehouse.query(EVERY_PREDICTION) == rows
+    assert warehouse.query_arrow(EVERY_PREDICTION).to_pylist() == rows
+    # Every column set from Arrow: the full row becomes bare and the bare one full.
+    changes = arrow([bare_prediction(3) | {"prediction_id": "p1"}, full_prediction(2)])
+    assert warehouse.update_rows(PREDICTIONS, changes, ["prediction_id"], only_where="TRUE") == 2
+    assert warehouse.query(EVERY_PREDICTION) == changes.to_pylist()
+    assert warehouse.query_arrow(EVERY_PREDICTION).to_pylist() == changes.to_pylist()
+
+
+def test_update_rows_from_arrow_never_changes_a_row_the_guard_excludes(
+    warehouse: DuckDBWarehouse,
+) -> None:
+    rows = [full_prediction(n) | {"attribution_method": None} for n in range(4)]
+    rows[1]["attribution_method"] = "stamped"  # stamped since the changes were decided
+    warehouse.insert_rows(PREDICTIONS, arrow(rows))
+    changes = pa.table(
+        {
+            # Typed by the table, whatever Arrow types they arrive as.
+            "prediction_id": pa.array(["p0", "p1", "p2", "p3", "p9"], pa.large_string()),
+            "model_expected_mae": pa.array([4] * 5, pa.int64()),
+            "attribution_method": ["replay_verified"] * 5,
+        }
+    )
+    updated = warehouse.update_rows(
+        PREDICTIONS,
+        changes,
+        ["prediction_id"],
+        only_where="attribution_method IS NULL AND game_date BETWEEN @first AND @last",
+        params={"first": date(2026, 3, 1), "last": date(2026, 3, 3)},
+    )
+    assert updated == 2
+    after = {r["prediction_id"]: r for r in warehouse.query(EVERY_PREDICTION)}
+    for changed in ("p0", "p2"):
+        expected = rows[int(changed[1:])]
+        assert after[changed] == expected | {
+            "model_expected_mae": 4.0,
+            "attribution_method": "replay_verified",
+        }
+    assert after["p1"] == rows[1]  # the guard no longer holds: not changed
+    assert after["p3"] == rows[3]  # outside the dates
+    with pytest.raises(KeyError, match="no column nope"):
+        warehouse.update_rows(
+            PREDICTIONS,
+            pa.table({"prediction_id": ["p0"], "nope": [1]}),
+            ["prediction_id"],
+            only_where="TRUE",
+        )

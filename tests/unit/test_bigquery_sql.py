@@ -3,14 +3,16 @@ and the calls it makes (through a recording stand-in for the client)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import sqlglot
 from google.api_core import exceptions as api_exceptions
@@ -20,8 +22,8 @@ from sqlglot import exp
 from attribution.adapters.google_cloud import bigquery_warehouse as bqw
 from attribution.adapters.google_cloud.bigquery_warehouse import (
     BigQueryWarehouse,
+    load_payload,
     merge_new_rows_sql,
-    newline_json,
     parameter_names,
     qualify_tables,
     query_parameter,
@@ -33,7 +35,7 @@ from attribution.adapters.google_cloud.bigquery_warehouse import (
 from attribution.errors import TransientError
 from attribution.warehouse import sql_text
 from attribution.warehouse.migrations import migration_files, view_files
-from attribution.warehouse.tables import table_spec
+from attribution.warehouse.tables import RowError, table_spec, to_arrow
 
 PROJECT = "proj"
 DATASET = "nba_predictions"
@@ -339,30 +341,37 @@ def test_only_parameters_the_sql_uses_are_sent() -> None:
 # --------------------------------------------------------------------------- rows and schema
 
 
-def test_load_payload_is_newline_json_typed_by_the_schema() -> None:
+def parquet_rows(payload: bytes) -> list[dict[str, Any]]:
+    return pq.read_table(io.BytesIO(payload)).to_pylist()  # type: ignore[no-any-return]
+
+
+def test_load_payload_is_parquet_typed_as_the_columns() -> None:
     spec = table_spec("schema_migrations")
-    payload = newline_json(
-        spec,
-        [
-            {"migration_id": "0001_a", "applied_at": datetime(2026, 2, 2, 18, 0, tzinfo=UTC)},
-            {"migration_id": "0002_b", "applied_at": None},
-        ],
-    )
-    lines = [json.loads(line) for line in payload.decode().splitlines()]
-    assert lines == [
-        {"migration_id": "0001_a", "applied_at": "2026-02-02T18:00:00.000000Z"},
-        {"migration_id": "0002_b"},
+    rows: list[dict[str, Any]] = [
+        {"migration_id": "0001_a", "applied_at": datetime(2026, 2, 2, 18, 0, tzinfo=UTC)},
+        {"migration_id": "0002_b", "applied_at": datetime(2026, 2, 3, tzinfo=UTC)},
     ]
-    assert newline_json(spec, []) == b""
+    payload = load_payload(spec.columns, to_arrow(spec, rows))
+    assert pq.read_schema(io.BytesIO(payload)).remove_metadata() == spec.arrow_schema
+    assert parquet_rows(payload) == rows
 
 
-def test_load_payload_spells_dates_and_arrays() -> None:
-    spec = table_spec("player_game_results")
-    date_column = next(c.name for c in spec.columns if c.type == "DATE")
-    row: dict[str, Any] = {c.name: None for c in spec.columns}
-    row[date_column] = date(2026, 2, 2)
-    [line] = newline_json(spec, [row]).decode().splitlines()
-    assert json.loads(line)[date_column] == "2026-02-02"
+def test_load_payload_fills_absent_columns_and_empty_lists() -> None:
+    spec = table_spec("model_cards")
+    given = pa.table({"card_id": ["c1"], "feature_names": pa.array([None], pa.list_(pa.string()))})
+    optional = [c for c in spec.columns if not c.required and c.name != "card_id"]
+    [row] = parquet_rows(load_payload([spec.column("card_id"), *optional], given))
+    assert row["card_id"] == "c1"
+    assert row["feature_names"] == []  # BigQuery has no NULL arrays
+    assert row["system_id"] is None  # absent: NULL
+
+
+def test_load_payload_refuses_a_null_required_value_and_unknown_columns() -> None:
+    spec = table_spec("schema_migrations")
+    with pytest.raises(RowError, match="migration_id: required"):
+        load_payload(spec.columns, pa.table({"migration_id": pa.array([None], pa.string())}))
+    with pytest.raises(RowError, match="not columns of the table: nope"):
+        load_payload(spec.columns, pa.table({"migration_id": ["m"], "nope": [1]}))
 
 
 def test_schema_fields_follow_the_schema_file() -> None:
@@ -378,16 +387,26 @@ def test_schema_fields_follow_the_schema_file() -> None:
 # --------------------------------------------------------------------------- the adapter's calls
 
 
+class FakeRows(list[dict[str, Any]]):
+    """A query's result: iterated as rows, or read as Arrow (recording how)."""
+
+    storage_read_api: list[bool] = []
+
+    def to_arrow(self, create_bqstorage_client: bool) -> pa.Table:
+        self.storage_read_api.append(create_bqstorage_client)
+        return pa.Table.from_pylist(list(self))
+
+
 @dataclass
 class FakeJob:
     rows: list[dict[str, Any]] = field(default_factory=list)
     num_dml_affected_rows: int | None = None
     error: Exception | None = None
 
-    def result(self, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+    def result(self, timeout: float | None = None) -> FakeRows:
         if self.error is not None:
             raise self.error
-        return iter(self.rows)
+        return FakeRows(self.rows)
 
 
 @dataclass
@@ -409,7 +428,8 @@ class FakeClient:
     def load_table_from_file(
         self, file_obj: Any, destination: str, job_config: Any, location: str
     ) -> FakeJob:
-        assert job_config.source_format == "NEWLINE_DELIMITED_JSON"
+        assert job_config.source_format == "PARQUET"
+        assert job_config.parquet_options.enable_list_inference
         assert job_config.write_disposition == "WRITE_APPEND"
         self.loads.append((destination, file_obj.read()))
         return FakeJob()
@@ -453,6 +473,25 @@ def test_query_runs_qualified_sql_with_typed_parameters(
     assert [(p.name, p.type_, p.value) for p in params] == [("card_id", "STRING", "abc")]
 
 
+def test_query_arrow_reads_through_the_storage_api_only_when_installed_and_no_endpoint(
+    warehouse: BigQueryWarehouse, client: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FakeRows, "storage_read_api", [])
+    monkeypatch.delenv(bqw.EMULATOR_ENV, raising=False)
+    for installed in (False, True):
+        monkeypatch.setattr(
+            bqw, "storage_read_api_installed", lambda installed=installed: installed
+        )
+        client.jobs.append(FakeJob(rows=[{"card_id": "c1"}]))
+        assert warehouse.query_arrow("SELECT card_id FROM model_cards").to_pylist() == [
+            {"card_id": "c1"}
+        ]
+    monkeypatch.setenv(bqw.EMULATOR_ENV, "127.0.0.1:1")
+    warehouse.query_arrow("SELECT 1")
+    assert FakeRows.storage_read_api == [False, True, False]
+    assert "FROM proj.nba_predictions.model_cards" in client.queries[0][0]
+
+
 def test_table_columns_and_missing_tables(warehouse: BigQueryWarehouse, client: FakeClient) -> None:
     client.tables["proj.nba_predictions.model_cards"] = ["card_id", "system_id"]
     assert warehouse.table_columns("model_cards") == ["card_id", "system_id"]
@@ -480,10 +519,11 @@ def test_create_table_partitions_and_clusters_from_the_table_options(
 def test_insert_rows_is_a_load_job_not_streaming(
     warehouse: BigQueryWarehouse, client: FakeClient
 ) -> None:
-    warehouse.insert_rows("schema_migrations", [{"migration_id": "0001_a"}])
+    row = {"migration_id": "0001_a", "applied_at": datetime(2026, 2, 2, tzinfo=UTC)}
+    warehouse.insert_rows("schema_migrations", [row])
     [(destination, payload)] = client.loads
     assert destination == "proj.nba_predictions.schema_migrations"
-    assert json.loads(payload) == {"migration_id": "0001_a"}
+    assert parquet_rows(payload) == [row]
     warehouse.insert_rows("schema_migrations", [])
     assert len(client.loads) == 1
 
@@ -492,7 +532,7 @@ def test_insert_new_rows_stages_merges_counts_and_drops(
     warehouse: BigQueryWarehouse, client: FakeClient
 ) -> None:
     client.jobs.append(FakeJob(num_dml_affected_rows=1))
-    rows = [{"migration_id": "0001_a"}, {"migration_id": "0001_a"}]
+    rows = [{"migration_id": "0001_a", "applied_at": datetime.now(UTC)}] * 2
 
     inserted = warehouse.insert_new_rows(
         "schema_migrations", rows, key=["migration_id"], scope={"migration_id": "0001_a"}
@@ -517,7 +557,11 @@ def test_insert_new_rows_drops_the_staging_table_when_the_merge_fails(
 ) -> None:
     client.jobs.append(FakeJob(error=api_error(api_exceptions.BadRequest, "Unrecognized name: x")))
     with pytest.raises(api_exceptions.BadRequest):
-        warehouse.insert_new_rows("schema_migrations", [{"migration_id": "a"}], ["migration_id"])
+        warehouse.insert_new_rows(
+            "schema_migrations",
+            [{"migration_id": "a", "applied_at": datetime.now(UTC)}],
+            ["migration_id"],
+        )
     assert len(client.deleted) == 1
     assert warehouse.insert_new_rows("schema_migrations", [], ["migration_id"]) == 0
 
@@ -546,7 +590,7 @@ def test_update_rows_stages_only_the_changed_columns(
         ("attribution_method", "NULLABLE"),
     ]
     [(_, payload)] = client.loads
-    assert [json.loads(line) for line in payload.decode().splitlines()] == changes
+    assert parquet_rows(payload) == changes
     [(update, params)] = client.queries
     assert update.startswith("UPDATE `proj.nba_predictions.player_prop_predictions` AS target SET")
     assert "target.attribution_method IS NULL" in update

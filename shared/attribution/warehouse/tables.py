@@ -219,6 +219,31 @@ def to_arrow(spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist([dict(r) for r in rows], schema=spec.arrow_schema)
 
 
+def conformed(columns: Sequence[Column], rows: pa.Table) -> pa.Table:
+    """``rows`` as exactly ``columns``, in their order and types (absent ones NULL, a NULL
+    list empty, as ``validate_row`` makes them); a column ``columns`` lacks is refused, and
+    so is a NULL in a required one."""
+    unknown = sorted(set(rows.column_names) - {c.name for c in columns})
+    if unknown:
+        raise RowError(f"not columns of the table: {', '.join(unknown)}")
+    arrays = [_conformed_column(c, rows) for c in columns]
+    schema = pa.schema([pa.field(c.name, c.arrow_type, nullable=not c.required) for c in columns])
+    for column, array in zip(columns, arrays, strict=True):
+        if column.required and array.null_count:
+            raise RowError(f"{column.name}: required but missing in {array.null_count} row(s)")
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _conformed_column(column: Column, rows: pa.Table) -> pa.ChunkedArray:
+    if column.name not in rows.column_names:
+        values = pa.chunked_array([pa.nulls(rows.num_rows, column.arrow_type)])
+    else:
+        values = rows.column(column.name).cast(column.arrow_type)
+    if column.repeated:
+        return values.fill_null(pa.scalar([], column.arrow_type))
+    return values
+
+
 @dataclass(frozen=True)
 class RowChanges:
     """Partial rows for an update: the key columns, then the columns they set."""
@@ -233,14 +258,20 @@ class RowChanges:
 
 
 def row_changes(
-    spec: TableSpec, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+    spec: TableSpec, rows: Sequence[Mapping[str, Any]] | pa.Table, key: Sequence[str]
 ) -> RowChanges:
-    """Typed Arrow rows of only ``key`` plus the columns the first row sets."""
+    """Typed Arrow rows of only ``key`` plus the columns the rows set: an Arrow table's
+    other columns, or those of the first dict."""
+    names = rows.column_names if isinstance(rows, pa.Table) else list(rows[0])
+    missing = [k for k in key if k not in names]
+    if missing:
+        raise RowError(f"the changes lack the key column(s) {', '.join(missing)}")
     key_columns = tuple(spec.column(k) for k in key)
-    set_columns = tuple(spec.column(c) for c in rows[0] if c not in key)
-    schema = pa.schema([pa.field(c.name, c.arrow_type) for c in key_columns + set_columns])
-    return RowChanges(
-        key=key_columns,
-        columns=set_columns,
-        data=pa.Table.from_pylist([dict(r) for r in rows], schema=schema),
-    )
+    set_columns = tuple(spec.column(c) for c in names if c not in key)
+    chosen = key_columns + set_columns
+    schema = pa.schema([pa.field(c.name, c.arrow_type) for c in chosen])
+    if isinstance(rows, pa.Table):
+        data = rows.select([c.name for c in chosen]).cast(schema)
+    else:
+        data = pa.Table.from_pylist([dict(r) for r in rows], schema=schema)
+    return RowChanges(key=key_columns, columns=set_columns, data=data)

@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
 from attribution.bootstrap import build_app
 from attribution.config import load_settings
+from attribution.history import backfill
 from attribution.history.backfill import LEDGER_INFERRED, REPLAY_REFUTED, REPLAY_VERIFIED, UPDATABLE
 from attribution.model_card.card import ATTRIBUTION_COLUMNS, attribution_columns
 
@@ -576,3 +578,20 @@ def test_an_unreadable_kept_input_does_not_stop_the_backfill(history: History) -
         assert_attributed(history.row(prediction_id), history.new, REPLAY_VERIFIED)
     for prediction_id in broken:
         assert_attributed(history.row(prediction_id), history.new, LEDGER_INFERRED)
+
+
+@pytest.mark.parametrize("limit", [backfill._KEY_LIMIT, 4], ids=["as-is", "renumbered"])
+def test_line_keys_are_equal_exactly_where_the_lines_are(
+    monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Player, line and sportsbook as one key: a NULL sportsbook equals a NULL one only, the
+    line -0.0 equals 0.0, and a key that would grow past the limit is renumbered first."""
+    monkeypatch.setattr(backfill, "_KEY_LIMIT", limit)
+    lines = backfill._lines(
+        pa.array(["a", "a", "a", "a", "b", "a", "a"]),
+        pa.array([1.5, 1.5, 1.5, 2.5, 1.5, -0.0, 0.0]),
+        pa.array(["x", None, "", "x", "x", None, None]),
+    )
+    key = backfill._equal_where_equal(lines.players, lines.lines, lines.books).to_pylist()
+    assert len(set(key[:5])) == 5
+    assert key[5] == key[6]

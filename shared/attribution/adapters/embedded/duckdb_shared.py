@@ -75,6 +75,10 @@ class SharedDuckDBWarehouse:
         with self.session() as warehouse:
             return warehouse.query(sql, params)
 
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        with self.session() as warehouse:
+            return warehouse.query_arrow(sql, params)
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         with self.session() as warehouse:
             warehouse.execute(sql, params)
@@ -98,7 +102,7 @@ class SharedDuckDBWarehouse:
     def update_rows(
         self,
         table: str,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, Any]] | pa.Table,
         key: Sequence[str],
         *,
         only_where: str,

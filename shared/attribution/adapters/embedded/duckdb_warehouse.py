@@ -118,21 +118,31 @@ class DuckDBWarehouse:
     def close(self) -> None:
         self._connection.close()
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        statements = to_duckdb(sql)
+    def _up_to_last(
+        self, sql: str, params: Mapping[str, Any] | None
+    ) -> tuple[duckdb.DuckDBPyConnection, str, dict[str, Any] | None]:
+        """Run every statement of ``sql`` but the last, the one that answers; return the
+        cursor, that statement and its parameters."""
+        *before, last = to_duckdb(sql)
         cursor = self._cursor()
-        for statement in statements[:-1]:
+        for statement in before:
             cursor.execute(statement, _used(statement, params))
-        result = cursor.execute(statements[-1], _used(statements[-1], params))
+        return cursor, last, _used(last, params)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        cursor, last, used = self._up_to_last(sql, params)
+        result = cursor.execute(last, used)
         if result.description is None:
             return []
         names = [d[0] for d in result.description]
         return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
 
     def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        statements = to_duckdb(sql)
-        cursor = self._cursor()
-        return cursor.execute(statements[-1], _used(statements[-1], params)).to_arrow_table()
+        cursor, last, used = self._up_to_last(sql, params)
+        # A relation hands its rows to Arrow directly; an executed statement's result
+        # would be copied once more. A statement without a result runs and gives None.
+        relation = cursor.sql(last, params=used)
+        return pa.table({}) if relation is None else relation.to_arrow_table()
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         with self._write_lock:
@@ -245,13 +255,13 @@ class DuckDBWarehouse:
     def update_rows(
         self,
         table: str,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, Any]] | pa.Table,
         key: Sequence[str],
         *,
         only_where: str,
         params: Mapping[str, Any] | None = None,
     ) -> int:
-        if not rows:
+        if len(rows) == 0:
             return 0
         changes = row_changes(table_spec(table), rows, key)
         columns, data = changes.set_names, changes.data
@@ -277,6 +287,7 @@ class DuckDBWarehouse:
         return to_arrow(table_spec(table), rows)
 
 
+@lru_cache(maxsize=128)
 def _qualified_condition(condition: str, table: str) -> str:
     """A BigQuery boolean expression over ``table``'s columns, qualified, in DuckDB SQL."""
     tree = sqlglot.condition(condition, dialect="bigquery")

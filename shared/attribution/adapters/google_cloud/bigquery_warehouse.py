@@ -5,8 +5,11 @@ parameters, and bare table names. Before running, every table reference that is 
 CTE gets qualified to ``project.dataset.table`` with sqlglot (views need qualified names,
 and the job then does not depend on a default dataset).
 
-Rows are written with load jobs, never the streaming API: streamed rows sit in a buffer
-that DML cannot update for a while, and the tables here are updated later.
+Rows are written with load jobs of Parquet made from Arrow, never the streaming API:
+streamed rows sit in a buffer that DML cannot update for a while, and the tables here are
+updated later. ``query_arrow`` reads through the BigQuery Storage Read API when
+google-cloud-bigquery-storage is installed (it is no dependency of this package), else
+through the REST API's pages.
 
 With an API endpoint (the ``api_endpoint`` argument, else ``BIGQUERY_EMULATOR_HOST``), the
 client talks to that BigQuery-compatible server instead, with anonymous credentials: how
@@ -16,36 +19,48 @@ the tests run this adapter against a local server.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
-import json
 import os
 import re
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlglot
 from google.api_core import exceptions as api_exceptions
 from google.api_core.client_options import ClientOptions
 from google.cloud import bigquery
+from google.cloud.bigquery.format_options import ParquetOptions
+from google.cloud.bigquery.table import RowIterator
 from sqlglot import exp
 
 from attribution.adapters.google_cloud.google_errors import transient_errors
 from attribution.errors import TransientError
 from attribution.ports import Row
-from attribution.warehouse.tables import Column, TableSpec, row_changes, table_spec, to_arrow
+from attribution.warehouse.tables import (
+    Column,
+    RowError,
+    TableSpec,
+    conformed,
+    row_changes,
+    table_spec,
+    to_arrow,
+)
 
 QueryParameter = bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter
 
 EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STAGING_LIFETIME = timedelta(hours=1)
+_Read = TypeVar("_Read")
 
 # --------------------------------------------------------------------------- SQL text
 
@@ -248,35 +263,12 @@ def update_rows_sql(
 # --------------------------------------------------------------------------- rows
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    return value
-
-
-def newline_json(spec: TableSpec, rows: Sequence[Mapping[str, Any]] | pa.Table) -> bytes:
-    """Rows as newline-delimited JSON for a load job, typed through the table's Arrow schema.
-
-    Going through Arrow gives the same acceptance rules as the embedded warehouse; NULLs
-    are left out (a missing field loads as NULL).
-    """
-    table = rows if isinstance(rows, pa.Table) else to_arrow(spec, rows)
-    lines = [
-        json.dumps(
-            {k: _json_value(v) for k, v in row.items() if v is not None},
-            separators=(",", ":"),
-            allow_nan=False,
-        )
-        for row in table.to_pylist()
-    ]
-    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+def load_payload(columns: Sequence[Column], rows: pa.Table) -> bytes:
+    """Rows as a Parquet file for a load job, typed as exactly ``columns``: a required
+    column a required field, so the file's schema is the table's."""
+    buffer = io.BytesIO()
+    pq.write_table(conformed(columns, rows), buffer)
+    return buffer.getvalue()
 
 
 def schema_fields(columns: TableSpec | Sequence[Column]) -> list[bigquery.SchemaField]:
@@ -326,6 +318,11 @@ def bigquery_client(
         return client
 
 
+@cache
+def storage_read_api_installed() -> bool:
+    return importlib.util.find_spec("google.cloud.bigquery_storage") is not None
+
+
 def _is_concurrent_update(exc: BaseException) -> bool:
     return isinstance(exc, api_exceptions.BadRequest) and "concurrent update" in str(exc).lower()
 
@@ -349,9 +346,13 @@ class BigQueryWarehouse:
         self.api_endpoint = emulator_endpoint(api_endpoint)
 
     @property
+    def endpoint(self) -> str | None:
+        """The BigQuery-compatible server talked to instead of BigQuery, if any."""
+        return self.api_endpoint or emulator_endpoint(os.environ.get(EMULATOR_ENV))
+
+    @property
     def client(self) -> bigquery.Client:
-        endpoint = self.api_endpoint or emulator_endpoint(os.environ.get(EMULATOR_ENV))
-        return bigquery_client(self.project, self.location, endpoint)
+        return bigquery_client(self.project, self.location, self.endpoint)
 
     @property
     def project_id(self) -> str:
@@ -364,25 +365,34 @@ class BigQueryWarehouse:
         return qualify_tables(sql_text, self.project_id, self.dataset)
 
     def _run(
-        self, sql_text: str, params: Mapping[str, Any] | None
-    ) -> tuple[bigquery.QueryJob, list[Row]]:
+        self,
+        sql_text: str,
+        params: Mapping[str, Any] | None,
+        read: Callable[[RowIterator], _Read],
+    ) -> tuple[bigquery.QueryJob, _Read]:
+        """Run the job and ``read`` its result, both under the same error handling."""
         text = self.qualify(sql_text)
         config = bigquery.QueryJobConfig(query_parameters=query_parameters(text, params))
         with transient_errors("BigQuery query"):
             try:
                 job = self.client.query(text, job_config=config, location=self.location)
-                rows = [dict(row.items()) for row in job.result(timeout=self.job_timeout)]
+                answer = read(job.result(timeout=self.job_timeout))
             except api_exceptions.BadRequest as exc:
                 if _is_concurrent_update(exc):  # DML serialization conflict: retry later
                     raise TransientError(f"BigQuery query: {exc}") from exc
                 raise
-        return job, rows
+        return job, answer
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        return self._run(sql, params)[1]
+        return self._run(sql, params, _dicts)[1]
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        # The Storage Read API client would talk to BigQuery itself, never to an endpoint.
+        storage = self.endpoint is None and storage_read_api_installed()
+        return self._run(sql, params, lambda rows: _arrow(rows, storage))[1]
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        self._run(sql, params)
+        self._run(sql, params, _ignored)
 
     def table_columns(self, table: str) -> list[str] | None:
         with transient_errors(f"reading table {table}"):
@@ -420,11 +430,14 @@ class BigQueryWarehouse:
             self.client.create_dataset(dataset, exists_ok=True)
 
     def _load(self, payload: bytes, destination: str) -> None:
+        parquet = ParquetOptions()  # type: ignore[no-untyped-call]
+        parquet.enable_list_inference = True  # a Parquet LIST is a REPEATED column
         config = bigquery.LoadJobConfig(
-            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+            source_format=bigquery.SourceFormat.PARQUET,
             write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
             create_disposition=bigquery.CreateDisposition.CREATE_NEVER,
         )
+        config.parquet_options = parquet
         with transient_errors(f"loading rows into {destination}"):
             job = self.client.load_table_from_file(
                 io.BytesIO(payload), destination, job_config=config, location=self.location
@@ -432,12 +445,23 @@ class BigQueryWarehouse:
             job.result(timeout=self.job_timeout)
 
     def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]] | pa.Table) -> None:
-        payload = newline_json(table_spec(table), rows)
-        if payload:
-            self._load(payload, self.table_id(table))
+        spec = table_spec(table)
+        data = _table(spec, rows)
+        if not data.num_rows:
+            return
+        # The destination's own columns: a table made before a migration added one takes the
+        # rows still, as long as they hold nothing for the columns it lacks.
+        present = set(self.table_columns(table) or ())
+        columns = [c for c in spec.columns if c.name in present]
+        for missing in sorted(set(data.column_names) - present):
+            if data.column(missing).null_count != data.num_rows:
+                raise RowError(f"{missing}: not a column of {table} yet (run the migrations)")
+        kept = data.select([c.name for c in columns if c.name in data.column_names])
+        self._load(load_payload(columns, kept), self.table_id(table))
 
-    def _staged(self, table: str, columns: Sequence[Column], payload: bytes) -> str:
-        """Load ``payload`` into a new, expiring staging table; return its id."""
+    def _staged(self, table: str, columns: Sequence[Column], rows: pa.Table) -> str:
+        """Load ``rows`` into a new, expiring staging table; return its id."""
+        payload = load_payload(columns, rows)
         staging_id = self.table_id(f"staging_{table}_{uuid.uuid4().hex}")
         staging = bigquery.Table(staging_id, schema=schema_fields(columns))
         staging.expires = datetime.now(UTC) + _STAGING_LIFETIME
@@ -466,16 +490,17 @@ class BigQueryWarehouse:
     ) -> int:
         spec = table_spec(table)
         scope = dict(scope or {})
-        payload = newline_json(spec, rows)
-        if not payload:
+        data = _table(spec, rows)
+        if not data.num_rows:
             return 0
-        staging_id = self._staged(table, spec.columns, payload)
+        staging_id = self._staged(table, spec.columns, data)
         try:
             job, _ = self._run(
                 merge_new_rows_sql(
                     self.table_id(table), staging_id, spec.column_names, key, list(scope)
                 ),
                 {f"scope_{i}": value for i, value in enumerate(scope.values())},
+                _ignored,
             )
         finally:
             self._drop(staging_id)
@@ -484,27 +509,44 @@ class BigQueryWarehouse:
     def update_rows(
         self,
         table: str,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, Any]] | pa.Table,
         key: Sequence[str],
         *,
         only_where: str,
         params: Mapping[str, Any] | None = None,
     ) -> int:
-        if not rows:
+        if len(rows) == 0:
             return 0
-        spec = table_spec(table)
-        changes = row_changes(spec, rows, key)
-        columns = changes.set_names
+        changes = row_changes(table_spec(table), rows, key)
         staged = [
             replace(c, mode="REPEATED" if c.repeated else "NULLABLE")
             for c in changes.key + changes.columns
         ]
-        staging_id = self._staged(table, staged, newline_json(spec, changes.data))
+        staging_id = self._staged(table, staged, changes.data)
         try:
             job, _ = self._run(
-                update_rows_sql(self.table_id(table), staging_id, columns, key, only_where),
+                update_rows_sql(
+                    self.table_id(table), staging_id, changes.set_names, key, only_where
+                ),
                 params,
+                _ignored,
             )
         finally:
             self._drop(staging_id)
         return int(job.num_dml_affected_rows or 0)
+
+
+def _table(spec: TableSpec, rows: Sequence[Mapping[str, Any]] | pa.Table) -> pa.Table:
+    return rows if isinstance(rows, pa.Table) else to_arrow(spec, rows)
+
+
+def _dicts(rows: RowIterator) -> list[Row]:
+    return [dict(row.items()) for row in rows]
+
+
+def _arrow(rows: RowIterator, storage_read_api: bool) -> pa.Table:
+    return rows.to_arrow(create_bqstorage_client=storage_read_api)
+
+
+def _ignored(rows: RowIterator) -> None:
+    """A statement's result nobody reads (DML, DDL, a script): nothing is fetched."""

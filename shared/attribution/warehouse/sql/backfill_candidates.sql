@@ -2,7 +2,8 @@
 -- or whose inference a replay refuted: a corrected ledger may prove them now),
 -- with where their batch's input was kept and the instant each row is placed at: its
 -- batch's logged start, else its own created_at. The instant is read as microseconds since
--- the epoch: exact, and far cheaper for a client to read than a timestamp.
+-- the epoch: exact, and far cheaper for a client to read than a timestamp. Sorted by
+-- batch, system and game date first: each batch's rows are read as one run.
 SELECT
   p.prediction_id, p.batch_id, p.system_id, p.game_date, p.player_lookup, p.line_value,
   p.sportsbook, p.predicted_points, p.over_probability, p.attribution_method, l.input_uri,
@@ -15,4 +16,4 @@ WHERE (
   )
   AND (@system_id IS NULL OR p.system_id = @system_id)
   AND p.game_date BETWEEN @from_date AND @to_date
-ORDER BY p.batch_id, p.player_lookup, p.line_value, p.sportsbook
+ORDER BY p.batch_id, p.system_id, p.game_date, p.player_lookup, p.line_value, p.sportsbook
