@@ -1,4 +1,5 @@
-"""Structured JSON logs on stderr, in the shape Cloud Logging reads (severity, message, fields)."""
+"""Logs on stderr: JSON lines in the shape Cloud Logging reads (severity, message, fields), or
+short lines for people at a terminal."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import logging
 import sys
 from datetime import UTC, date, datetime
 from typing import Any
+
+LOG_FORMATS = ("auto", "json", "text")
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 _SECRET_MARKERS = ("password", "secret", "token", "webhook")
@@ -24,30 +27,75 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _severity(record: logging.LogRecord) -> str:
+    return record.levelname if record.levelname != "WARN" else "WARNING"
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The record's ``extra`` fields, secrets redacted."""
+    return {
+        key: _redact(key, value)
+        for key, value in vars(record).items()
+        if key not in _RESERVED and not key.startswith("_")
+    }
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "severity": record.levelname if record.levelname != "WARN" else "WARNING",
+            "severity": _severity(record),
             "message": record.getMessage(),
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "logger": record.name,
+            **_fields(record),
         }
-        for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = _redact(key, value)
         if record.exc_info:
             entry["stack_trace"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=_jsonable)
 
 
-def configure_logging(level: str = "INFO") -> None:
+class TextFormatter(logging.Formatter):
+    """``12:03:07 WARNING batch refused batch_id=b1 error="no rows"``: UTC time, level,
+    message, then the fields; a value with spaces or quotes is written as a JSON string."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S")
+        parts = [when, _severity(record), record.getMessage()]
+        for key, value in _fields(record).items():
+            text = value if isinstance(value, str) else _jsonable(value)
+            if text == "" or any(c.isspace() or c in "\"'=" for c in text):
+                text = json.dumps(text, ensure_ascii=False)
+            parts.append(f"{key}={text}")
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The one handler configure_logging installs (and finds again)."""
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except ValueError:  # closed: nobody is reading it at a terminal
+        return False
+
+
+def configure_logging(level: str, log_format: str = "auto") -> None:
+    """Log at ``level`` on stderr: ``json`` lines, ``text`` lines, or ``auto``: text when
+    stderr is a terminal, else JSON (Cloud Logging, files, pipes). Called again, it changes
+    the level and format of the handler it installed rather than adding another."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format {log_format!r} is not one of {', '.join(LOG_FORMATS)}")
     root = logging.getLogger()
-    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        root.setLevel(level)
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root.addHandler(handler)
+    handler = next((h for h in root.handlers if isinstance(h, _Handler)), None)
+    if handler is None:
+        handler = _Handler(sys.stderr)
+        root.addHandler(handler)
+    text = log_format == "text" or (log_format == "auto" and _is_terminal(handler.stream))
+    handler.setFormatter(TextFormatter() if text else JsonFormatter())
     root.setLevel(level)
 
 

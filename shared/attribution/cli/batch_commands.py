@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,15 @@ from attribution.bootstrap import App
 from attribution.cli.arguments import game_date, iso_date, read_input
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json, print_table
-from attribution.cli.waiting import add_wait_argument, poll_until
-from attribution.config import PublisherKind
+from attribution.cli.progress import progress_bar
+from attribution.cli.waiting import Pending, add_wait_argument, await_function, report_pending
 from attribution.errors import PermanentError
 from attribution.limits import MAX_BATCH_ID_CHARS, check_batch_id, check_system_id
 from attribution.model_card.extraction import parse_timestamp
 from attribution.ports import Row
 from attribution.verification.game_results import load_results
 from attribution.warehouse.sql_text import sql
+from attribution.warehouse.tables import table_spec
 
 INLINE_LIMIT_BYTES = PUBSUB_MAX_MESSAGE_BYTES // 2
 
@@ -67,12 +67,13 @@ def add_parsers(sub: Any) -> None:
     predictions.add_argument("--system-id")
     predictions.add_argument("--per-day", action="store_true", help="counts per day and model")
     predictions.add_argument("--to", type=iso_date, help="last date with --per-day")
+    predictions.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        help="the columns to show, comma-separated: any of player_prop_predictions' (with "
+        f"--per-day: {', '.join(PER_DAY_COLUMNS)}); default: {', '.join(PREDICTION_COLUMNS)}",
+    )
     predictions.set_defaults(handler=cmd_predictions)
-
-
-def _progress(message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"... {message}", file=sys.stderr, flush=True)
 
 
 def cmd_promote(app: App | None, args: argparse.Namespace) -> int:
@@ -91,7 +92,7 @@ def cmd_promote(app: App | None, args: argparse.Namespace) -> int:
             f"{verb} {card.model_file_name} ({card.model_sha256[:12]}) for {args.system_id} "
             f"from {deployment.active_from:%Y-%m-%d %H:%M:%SZ}"
         )
-    return 0
+    return ExitCode.OK
 
 
 def cmd_deployments(app: App | None, args: argparse.Namespace) -> int:
@@ -104,7 +105,7 @@ def cmd_deployments(app: App | None, args: argparse.Namespace) -> int:
             rows,
             ["system_id", "model_file_name", "model_sha256", "active_from", "deployed_by", "note"],
         )
-    return 0
+    return ExitCode.OK
 
 
 def default_batch_id(system_id: str, game_date: date, run_mode: RunMode, data: bytes) -> str:
@@ -169,7 +170,6 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
             check_pin(pin)
         except PermanentError as exc:
             raise PermanentError(exc.code, f"--model: {exc.message}") from None
-    _progress(f"reading {args.input}")
     data = read_input(args.input, what="--input")
     if _no_rows(data, fmt, str(args.input)):
         raise PermanentError("no_rows", f"{args.input} has no rows: there is nothing to predict")
@@ -187,7 +187,6 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
         name = kept_input_name(app.settings.batch_inputs_prefix, batch_id, fmt)
         write_once(app.models, name, data, batch_id)
         rows_uri = f"gs://{app.models.bucket}/{name}"
-        _progress(f"claim check written to {rows_uri}")
     request = BatchRequest(
         batch_id=batch_id,
         system_id=args.system_id,
@@ -197,22 +196,16 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
         rows=rows,
         rows_uri=rows_uri,
     )
-    _progress(f"publishing batch {batch_id}")
-    message_id = app.publisher.publish(
-        app.settings.prediction_batches_topic,
-        request.encode(),
-        {
-            "batch_id": batch_id,
-            "system_id": args.system_id,
-            "game_date": args.game_date.isoformat(),
-        },
-    )
-    in_process = app.settings.publisher_kind is PublisherKind.INPROCESS
-    if not in_process and args.wait <= 0:
-        result: dict[str, Any] = {"batch_id": batch_id, "message_id": message_id}
-        print_json(result) if args.json else print(f"published batch {batch_id} ({message_id})")
-        return 0
-
+    with progress_bar(f"batch {batch_id}"):  # in-process, the batch runs in the publish
+        message_id = app.publisher.publish(
+            app.settings.prediction_batches_topic,
+            request.encode(),
+            {
+                "batch_id": batch_id,
+                "system_id": args.system_id,
+                "game_date": args.game_date.isoformat(),
+            },
+        )
     sent = hashlib.sha256(inline_bytes(request) if rows is not None else data).hexdigest()
 
     def logged() -> Row | None:
@@ -224,20 +217,17 @@ def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
             raise reused_batch_id(batch_id, rows[0]["input_sha256"])
         return rows[0] if rows[0]["status"] != "running" else None
 
-    if in_process:  # the bus has run the function already
-        log = logged()
-        if log is None:
-            raise PermanentError("batch_not_logged", f"batch {batch_id} left no execution log row")
-    else:  # Pub/Sub delivers it to the function elsewhere: wait for its log row
-        _progress(f"published ({message_id}); waiting up to {args.wait:.0f} s for the batch")
-        log = poll_until(logged, timeout=args.wait)
-        if log is None:
-            message = f"batch {batch_id} has no execution log row after {args.wait:.0f} s"
-            if args.json:
-                print_json({"batch_id": batch_id, "message_id": message_id, "pending": message})
-            else:
-                print(f"published batch {batch_id} ({message_id}), but {message}")
-            return ExitCode.TRY_AGAIN
+    log = await_function(app.settings, logged, wait=args.wait, what=f"batch {batch_id}")
+    if isinstance(log, Pending):  # Pub/Sub delivers it to the function elsewhere
+        return report_pending(
+            log,
+            as_json=args.json,
+            handed={"batch_id": batch_id, "message_id": message_id},
+            said=f"published batch {batch_id} ({message_id})",
+            missing=f"batch {batch_id} has no execution log row",
+        )
+    if log is None:
+        raise PermanentError("batch_not_logged", f"batch {batch_id} left no execution log row")
     if args.json:
         print_json(log)
     else:
@@ -262,12 +252,43 @@ def cmd_results(app: App | None, args: argparse.Namespace) -> int:
         if load.rejected:
             more = f" (+{len(load.rejected) - 10} more)" if len(load.rejected) > 10 else ""
             print(f"  rejected rows are kept in player_game_results_rejects{more}")
-    return 0 if not load.rejected else 1
+    return ExitCode.FAILED if load.rejected else ExitCode.OK
+
+
+PER_DAY_COLUMNS = ("game_date", "system_id", "model_file_name", "predictions", "batches")
+# Which prediction, and which model made it: the attribution every row is stamped with.
+PREDICTION_COLUMNS = (
+    "game_date",
+    "system_id",
+    "player_lookup",
+    "line_value",
+    "predicted_points",
+    "recommendation",
+    "model_file_name",
+    "model_sha256",
+    "model_trained_at",
+    "model_card_id",
+    "attribution_method",
+)
+
+
+def _columns(text: str | None, default: tuple[str, ...], valid: list[str]) -> list[str]:
+    """The --columns named (comma-separated), else the default; an unknown name is refused,
+    naming those there are."""
+    if text is None:
+        return list(default)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in valid]
+    if unknown or not names:
+        what = f"has no column {', '.join(unknown)}" if unknown else "names no column"
+        raise PermanentError("unknown_column", f"--columns {what}: choose from {', '.join(valid)}")
+    return names
 
 
 def cmd_predictions(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
     if args.per_day:
+        columns = _columns(args.columns, PER_DAY_COLUMNS, list(PER_DAY_COLUMNS))
         rows = app.warehouse.query(
             sql("predictions_per_day"),
             {
@@ -276,24 +297,15 @@ def cmd_predictions(app: App | None, args: argparse.Namespace) -> int:
                 "system_id": args.system_id,
             },
         )
-        columns = ["game_date", "system_id", "model_file_name", "predictions", "batches"]
     else:
+        valid = table_spec("player_prop_predictions").column_names
+        columns = _columns(args.columns, PREDICTION_COLUMNS, valid)
         rows = app.warehouse.query(
             sql("predictions_for_date"),
             {"game_date": args.game_date, "system_id": args.system_id},
         )
-        columns = [
-            "game_date",
-            "system_id",
-            "player_lookup",
-            "line_value",
-            "predicted_points",
-            "recommendation",
-            "model_file_name",
-            "attribution_method",
-        ]
     if args.json:
-        print_json(rows)
+        print_json([{c: row.get(c) for c in columns} for row in rows] if args.columns else rows)
     else:
         print_table(rows, columns)
-    return 0
+    return ExitCode.OK

@@ -9,7 +9,9 @@ from typing import Any
 from attribution.batches.rows import format_of, read_rows
 from attribution.bootstrap import App
 from attribution.cli.arguments import iso_date, read_input
+from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json, print_table
+from attribution.cli.progress import progress_bar
 from attribution.history.ledger_import import import_ledger
 
 
@@ -43,22 +45,24 @@ def cmd_ledger_import(app: App | None, args: argparse.Namespace) -> int:
             f"ledger import: {result.entries} entries, {result.imported} imported, "
             f"{result.already_recorded} already recorded"
         )
-    return 0
+    return ExitCode.OK
 
 
 def cmd_backfill(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    summary = app.backfill().run(
-        system_id=args.system_id,
-        from_date=args.from_date,
-        to_date=args.to_date,
-        replay=args.replay,
-        dry_run=args.dry_run,
-    )
+    with progress_bar("backfill", unit="rows") as rows_done:
+        summary = app.backfill().run(
+            system_id=args.system_id,
+            from_date=args.from_date,
+            to_date=args.to_date,
+            replay=args.replay,
+            dry_run=args.dry_run,
+            progress=rows_done,
+        )
     document = summary.to_document()
     if args.json:
         print_json(document)
-        return 0
+        return ExitCode.OK
     verb = "would update" if summary.dry_run else "updated"
     attributed = summary.by_method["replay_verified"] + summary.by_method["ledger_inferred"]
     written = "" if summary.dry_run else f" ({summary.updated} written)"
@@ -74,4 +78,4 @@ def cmd_backfill(app: App | None, args: argparse.Namespace) -> int:
         if rows:
             shown = ", ".join(rows[:5]) + (f" +{len(rows) - 5} more" if len(rows) > 5 else "")
             print(f"{label}: {shown}")
-    return 0
+    return ExitCode.OK

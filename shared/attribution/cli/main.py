@@ -1,9 +1,9 @@
 """Entry point of the ``attribution`` command.
 
 Every failure ends in one line on stderr, ``error: <what is wrong and what to do> (<code>)``,
-and an exit code from ``attribution.cli.exit_codes`` (listed by ``attribution --help``): bad
-usage or input 2, a setting 78, an unusable backend 69, a file the command could not write
-74, a backend failing for now 75. A traceback means a bug.
+and an exit code from ``attribution.cli.exit_codes`` (listed by ``attribution --help``). A
+traceback means a bug. The global flags (``--home``, ``--json``) go before or after the
+command.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from attribution.bootstrap import App, app, current_app, use_app
 from attribution.cli import (
@@ -36,11 +36,32 @@ from attribution.errors import (
 _NEEDS_NO_APP = {"train", "serve"}
 
 
+def _add_global_flags(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """The flags every command takes, before or after its name. A command's copies default
+    to SUPPRESS, so they leave the value given before the command (or the top-level default)
+    alone when they are not given after it."""
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if on_command else {}
+    parser.add_argument(
+        "--home", type=Path, metavar="DIR", help="state folder (env ATTRIBUTION_HOME)", **default
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output", **default)
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line, naming the flag, and where the help is."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(ExitCode.USAGE, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+class _CommandParser(_Parser):
+    """The parser of a command (and of a command's subcommand: add_subparsers makes those
+    of the same class), which takes the global flags too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        flags = _Parser(add_help=False)
+        _add_global_flags(flags, on_command=True)
+        super().__init__(**{**kwargs, "parents": [*kwargs.get("parents", ()), flags]})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,9 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--home", type=Path, help="state folder (env ATTRIBUTION_HOME)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    sub = parser.add_subparsers(dest="command", required=True)
+    _add_global_flags(parser, on_command=False)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
     model_commands.add_parsers(sub)
     warehouse_commands.add_parsers(sub)
     batch_commands.add_parsers(sub)

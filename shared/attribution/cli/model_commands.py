@@ -13,8 +13,14 @@ from attribution.bootstrap import App
 from attribution.cli.arguments import iso_date, number, read_input, whole_number
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json, print_table
-from attribution.cli.waiting import add_wait_argument, poll_until
-from attribution.config import PublisherKind
+from attribution.cli.progress import progress_bar
+from attribution.cli.waiting import (
+    Pending,
+    add_wait_argument,
+    await_function,
+    report_pending,
+    runs_in_process,
+)
 from attribution.devtools.training import TrainingSpec, train_model
 from attribution.errors import PermanentError
 from attribution.limits import (
@@ -85,6 +91,14 @@ def add_parsers(sub: Any) -> None:
     cards = sub.add_parser("cards", help="the card registry, rejected uploads included")
     cards.add_argument("--system-id")
     cards.set_defaults(handler=cmd_cards)
+    actions = cards.add_subparsers(dest="cards_action", metavar="{show}")
+    show = actions.add_parser("show", help="one registered card, in full")
+    show.add_argument(
+        "ref",
+        metavar="REF",
+        help="card id, model sha256 (or 8+ char prefix), file name, object name or gs:// URI",
+    )
+    show.set_defaults(handler=cmd_cards_show)
 
 
 def _meta(pairs: list[str]) -> dict[str, str]:
@@ -150,7 +164,8 @@ def cmd_train(app: App | None, args: argparse.Namespace) -> int:
         categorical=not args.numeric_only,
     )
     try:
-        path = train_model(spec, args.out, declare_facts=not args.no_facts)
+        with progress_bar(f"training {args.out.name}", total=args.iterations) as trees:
+            path = train_model(spec, args.out, declare_facts=not args.no_facts, progress=trees)
     except CatBoostError as exc:
         raise PermanentError(
             "training_failed",
@@ -161,7 +176,7 @@ def cmd_train(app: App | None, args: argparse.Namespace) -> int:
         print_json(result)
     else:
         print(f"trained {path} ({result['size_bytes']} bytes) for {args.system_id}")
-    return 0
+    return ExitCode.OK
 
 
 def _model_object_name(app: App, args: argparse.Namespace) -> str:
@@ -195,31 +210,32 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
     data = read_input(args.file, what="model file")
     stored = app.models.write(name, data, metadata=metadata)
     digest = _sha256(data)
-    outcome: tuple[ModelCard | None, str] | None
-    if app.settings.publisher_kind is PublisherKind.INPROCESS:
+    if runs_in_process(app.settings):
         from attribution.adapters.embedded.inprocess_bus import InProcessBus
 
         bus = app.publisher
         assert isinstance(bus, InProcessBus)
-        bus.object_finalized(stored)  # the function runs here, now
-        outcome = _upload_outcome(app, stored, digest) or (
-            None,
-            "the model-upload function published no card and recorded no rejection "
-            "(its log lines above say why)",
+        with progress_bar(f"making the card of {stored.uri}"):
+            bus.object_finalized(stored)  # the function runs here, now
+    answer = await_function(
+        app.settings,
+        lambda: _upload_outcome(app, stored, digest),
+        wait=args.wait,
+        what=f"the card of {stored.uri}",
+    )
+    if isinstance(answer, Pending):  # the bucket's trigger runs the function elsewhere
+        return report_pending(
+            answer,
+            as_json=args.json,
+            handed={"uploaded": stored.uri, "generation": stored.generation},
+            said=f"uploaded {stored.uri}",
+            missing="the bucket's trigger has made no card or rejection",
         )
-    elif args.wait <= 0:
-        result: dict[str, Any] = {"uploaded": stored.uri, "generation": stored.generation}
-        print_json(result) if args.json else print(f"uploaded {stored.uri}; the trigger takes it")
-        return 0
-    else:  # the bucket's trigger runs the function elsewhere: wait for what it leaves
-        outcome = poll_until(lambda: _upload_outcome(app, stored, digest), timeout=args.wait)
-        if outcome is None:
-            message = f"no card or rejection for {stored.uri} after {args.wait:.0f} s"
-            if args.json:
-                print_json({"uploaded": stored.uri, "pending": message})
-            else:
-                print(f"uploaded {stored.uri}, but {message}: is the trigger running?")
-            return ExitCode.TRY_AGAIN
+    outcome = answer or (
+        None,
+        "the model-upload function published no card and recorded no rejection "
+        "(its log lines above say why)",
+    )
     card, reason = outcome
     if card is not None:
         if args.json:
@@ -227,7 +243,7 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
         else:
             print(f"uploaded {stored.uri}")
             _print_card(card.to_document())
-        return 0
+        return ExitCode.OK
     if args.json:
         print_json({"uploaded": stored.uri, "rejected": reason})
     else:
@@ -255,7 +271,8 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _print_card(document: dict[str, Any]) -> None:
+def _print_card(document: dict[str, Any], *, full: bool = False) -> None:
+    """The card's facts, one a line; ``full``: every field, none left out for being empty."""
     order = [
         "card_id",
         "status",
@@ -298,10 +315,12 @@ def _print_card(document: dict[str, Any]) -> None:
         "categorical_missing_value",
         "unservable_reason",
     )
+    if full:
+        order += sorted(set(document) - set(order) - {"features"})
     width = max(len(k) for k in order)
     for key in order:
         value = document.get(key)
-        if value in (None, [], {}) and key in optional:
+        if value in (None, [], {}) and key in optional and not full:
             continue
         print(f"  {key.ljust(width)}  {value if value is not None else '-'}")
     features = document.get("features")
@@ -310,7 +329,7 @@ def _print_card(document: dict[str, Any]) -> None:
             f["name"] if f["type"] == "numeric" else f"{f['name']} ({f['type']})" for f in features
         )
         print(f"  {'features'.ljust(width)}  {described}")
-    else:
+    elif not full:
         print(f"  {'feature_names'.ljust(width)}  {', '.join(document.get('feature_names', []))}")
 
 
@@ -328,7 +347,7 @@ def cmd_card(app: App | None, args: argparse.Namespace) -> int:
         print_json(card.to_document())
     else:
         _print_card(card.to_document())
-    return 0
+    return ExitCode.OK
 
 
 def cmd_cards(app: App | None, args: argparse.Namespace) -> int:
@@ -337,7 +356,7 @@ def cmd_cards(app: App | None, args: argparse.Namespace) -> int:
     rejects = app.registry.rejects()
     if args.json:
         print_json({"cards": cards, "rejected_uploads": rejects})
-        return 0
+        return ExitCode.OK
     print("Model cards")
     print_table(
         cards,
@@ -356,4 +375,29 @@ def cmd_cards(app: App | None, args: argparse.Namespace) -> int:
     )
     print("\nRejected uploads")
     print_table(rejects, ["object_uri", "error_code", "error", "rejected_at"])
-    return 0
+    return ExitCode.OK
+
+
+def cmd_cards_show(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    card = _registered_card(app, args.ref)
+    if args.json:
+        print_json(card.to_document())
+    else:
+        _print_card(card.to_document(), full=True)
+    return ExitCode.OK
+
+
+def _registered_card(app: App, reference: str) -> ModelCard:
+    """The card REF names: what the registry resolves (card id, sha256 or its prefix, file
+    name); an object name or gs:// URI is resolved by its file name, and must be the card's."""
+    if "/" not in reference:
+        return app.registry.resolve(reference)
+    card = app.registry.resolve(reference.rsplit("/", 1)[-1])
+    if card.model_uri == reference or card.model_uri.endswith(f"/{reference.lstrip('/')}"):
+        return card
+    raise PermanentError(
+        "unknown_model",
+        f"no card matches model reference {reference!r}: the newest card of that file name "
+        f"is for {card.model_uri}",
+    )

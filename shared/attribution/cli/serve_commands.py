@@ -15,7 +15,6 @@ from attribution.bootstrap import App
 from attribution.cli.arguments import number, whole_number
 from attribution.cli.exit_codes import ExitCode
 
-EX_UNAVAILABLE = ExitCode.UNAVAILABLE
 # attribution.devtools.local_stack is imported by the command only: the others start faster.
 DEFAULT_HOME = Path(".attribution/stack")
 
@@ -24,13 +23,8 @@ def add_parsers(sub: Any) -> None:
     serve = sub.add_parser(
         "serve",
         help="the local stack: Pub/Sub and GCS emulators, the three functions, push delivery",
-    )
-    serve.add_argument(
-        "--home",
-        dest="serve_home",
-        type=Path,
-        metavar="DIR",
-        help=f"state folder (default: $ATTRIBUTION_HOME, else {DEFAULT_HOME})",
+        description="The local stack, until Ctrl-C or SIGTERM; its state folder is --home, "
+        f"else $ATTRIBUTION_HOME, else {DEFAULT_HOME}.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     port = whole_number(0, 65535)
@@ -53,7 +47,7 @@ def cmd_serve(app: App | None, args: argparse.Namespace) -> int:
     from attribution.devtools.local_stack.emulators import EmulatorError
     from attribution.devtools.local_stack.stack import DEFAULT_PROJECT, StackConfig, run_stack
 
-    home = args.serve_home or Path(os.environ.get("ATTRIBUTION_HOME") or DEFAULT_HOME)
+    home = args.home or Path(os.environ.get("ATTRIBUTION_HOME") or DEFAULT_HOME)
     config = StackConfig(
         home=home,
         host=args.host,
@@ -76,10 +70,10 @@ def cmd_serve(app: App | None, args: argparse.Namespace) -> int:
         return run_stack(config, stop)
     except EmulatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EX_UNAVAILABLE
+        return ExitCode.UNAVAILABLE
     except OSError as exc:  # the functions port is taken, say
         print(f"error: {exc}", file=sys.stderr)
-        return EX_UNAVAILABLE
+        return ExitCode.UNAVAILABLE
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

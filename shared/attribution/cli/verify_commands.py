@@ -16,12 +16,11 @@ from attribution.verification.report import model_report
 from attribution.verification.verifier import UnknownSystemError
 
 EXIT_CODES = {
-    Status.PASS: int(ExitCode.OK),
-    Status.FAIL: int(ExitCode.FAILED),
-    Status.PARTIAL: int(ExitCode.PARTIAL),
-    Status.UNKNOWN: int(ExitCode.UNKNOWN),
+    Status.PASS: ExitCode.OK,
+    Status.FAIL: ExitCode.FAILED,
+    Status.PARTIAL: ExitCode.PARTIAL,
+    Status.UNKNOWN: ExitCode.UNKNOWN,
 }
-EXIT_UNKNOWN_SYSTEM = int(ExitCode.UNKNOWN_SYSTEM)
 VERIFY_EXIT_CODES = f"""exit codes:
   {ExitCode.OK:<3} PASS
   {ExitCode.FAILED:<3} FAIL
@@ -67,7 +66,7 @@ def cmd_verify(app: App | None, args: argparse.Namespace) -> int:
             print_json({"error": exc.message, "code": exc.code, "system_id": exc.system_id})
         else:
             print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
-        return EXIT_UNKNOWN_SYSTEM
+        return ExitCode.UNKNOWN_SYSTEM
     if args.json:
         print_json([v.to_document() for v in verdicts])
     else:
@@ -97,7 +96,7 @@ def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
     )
     if args.json:
         print_json(rows)
-        return 0
+        return ExitCode.OK
     print_table(
         rows,
         [
@@ -121,4 +120,4 @@ def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
             "ledger_inferred",
         ],
     )
-    return 0
+    return ExitCode.OK

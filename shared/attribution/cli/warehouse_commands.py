@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from attribution.bootstrap import App
+from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json
 from attribution.warehouse.migrations import migrate
 
@@ -26,4 +27,4 @@ def cmd_migrate(app: App | None, args: argparse.Namespace) -> int:
         if report.relaxed:
             print(f"columns now NULLABLE: {', '.join(report.relaxed)}")
         print(f"views refreshed: {', '.join(report.views)}")
-    return 0
+    return ExitCode.OK
