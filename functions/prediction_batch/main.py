@@ -5,12 +5,13 @@ from __future__ import annotations
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from attribution.bootstrap import app
+from attribution.bootstrap import app, check_settings
 from attribution.entry_points import keeps_unusable_events
 from attribution.events import parse_pubsub_message
 from attribution.logs import get_logger
 
 _log = get_logger("functions.prediction_batch")
+check_settings()  # a bad setting stops the instance at start, not at each event
 
 
 @functions_framework.cloud_event

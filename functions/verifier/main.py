@@ -15,7 +15,7 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from attribution.bootstrap import app
+from attribution.bootstrap import app, check_settings
 from attribution.entry_points import keeps_unusable_events
 from attribution.errors import PermanentError
 from attribution.events import parse_pubsub_message
@@ -27,9 +27,13 @@ from attribution.verification.request import (
     is_json_content_type,
     parse_verification_request,
 )
+from attribution.verification.settings import load_verifier_settings
 from attribution.verification.verifier import UnknownSystemError
 
 _log = get_logger("functions.verifier")
+# A bad setting stops the instance at start, not at each event.
+check_settings()
+load_verifier_settings()
 
 
 @functions_framework.cloud_event

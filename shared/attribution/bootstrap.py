@@ -10,8 +10,9 @@ and the CLI shares the very same instance, so in-process events reach the same w
 
 from __future__ import annotations
 
-import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -133,18 +134,12 @@ class App:
         from attribution.verification.settings import load_verifier_settings
         from attribution.verification.verifier import Verifier
 
-        try:
-            settings = load_verifier_settings()
-        except SettingsError:
-            raise
-        except ValueError as exc:
-            raise _verifier_setting_error(exc) from None
         return Verifier(
             warehouse=self.warehouse,
             registry=self.registry,
             store_for=self.store,
             notifier=self.notifier,
-            settings=settings,
+            settings=load_verifier_settings(),
         )
 
     def card_publisher(self) -> Any:
@@ -160,23 +155,18 @@ class App:
         )
 
 
-# The variables load_verifier_settings reads as numbers (VERIFY_* and this one).
-_VERIFIER_NUMBERS = ("ALERT_REPEAT_WINDOW_HOURS",)
-
-
-def _verifier_setting_error(exc: ValueError) -> SettingsError:
-    """Which verifier variable would not parse (its own error does not say), named."""
-    # The variables themselves are read (and listed) by attribution.verification.settings.
-    for name, value in sorted(os.environ.items()):
-        if not (name.startswith("VERIFY_") or name in _VERIFIER_NUMBERS) or not value.strip():
-            continue
-        try:
-            float(value.strip())
-        except ValueError:
-            whole = name.endswith("_COUNT") or name in ("VERIFY_MIN_SAMPLE", "VERIFY_SAMPLE_SIZE")
-            form = "a whole number" if whole else "a number"
-            return SettingsError(name, f"{name}={value!r} must be {form}")
-    return SettingsError("VERIFY_*", f"a verifier setting (VERIFY_*) is not valid: {exc}")
+@contextmanager
+def _embedded(variable: str, value: str) -> Iterator[None]:
+    """Import an adapter of the embedded family, which staged functions leave out."""
+    try:
+        yield
+    except ImportError as exc:
+        raise SettingsError(
+            variable,
+            f"{variable}={value} needs the embedded adapters ({exc.name}), which a deployed "
+            f"function does not carry: set ATTRIBUTION_BACKEND=gcp, or {variable} to the "
+            "Google Cloud one",
+        ) from None
 
 
 def _make_store(settings: Settings, bucket: str) -> ObjectStore:
@@ -184,7 +174,8 @@ def _make_store(settings: Settings, bucket: str) -> ObjectStore:
         from attribution.adapters.google_cloud.gcs_store import GcsStore
 
         return GcsStore(bucket, project=settings.project)
-    from attribution.adapters.embedded.local_bucket import LocalBucket
+    with _embedded("OBJECT_STORE", settings.object_store_kind.value):
+        from attribution.adapters.embedded.local_bucket import LocalBucket
 
     return LocalBucket(settings.bucket_root, bucket)
 
@@ -196,18 +187,18 @@ def _make_warehouse(settings: Settings) -> Warehouse:
         return BigQueryWarehouse(
             project=settings.project, dataset=settings.dataset, location=settings.bq_location
         )
-    from attribution.adapters.embedded.duckdb_warehouse import (
-        DuckDBWarehouse,
-        is_unreadable_database,
-        unavailable,
-    )
+    with _embedded("WAREHOUSE", settings.warehouse_kind.value):
+        from attribution.adapters.embedded.duckdb_shared import SharedDuckDBWarehouse
+        from attribution.adapters.embedded.duckdb_warehouse import (
+            DuckDBWarehouse,
+            is_unreadable_database,
+            unavailable,
+        )
     from attribution.warehouse.migrations import migrate
 
     path = settings.warehouse_path
     try:
         if settings.duckdb_access is DuckDBAccess.SHARED:
-            from attribution.adapters.embedded.duckdb_shared import SharedDuckDBWarehouse
-
             shared = SharedDuckDBWarehouse(path)
             with shared.session() as held:
                 migrate(held)
@@ -234,24 +225,24 @@ def _make_publisher(settings: Settings) -> Publisher:
                 "the project's id, or PUBLISHER=inprocess",
             )
         return PubSubPublisher(settings.project)
-    from attribution.adapters.embedded.inprocess_bus import InProcessBus
+    with _embedded("PUBLISHER", settings.publisher_kind.value):
+        from attribution.adapters.embedded.inprocess_bus import InProcessBus
 
     return InProcessBus(settings.home / "bus", named_by=settings.named_by)
 
 
 def _make_notifier(settings: Settings) -> Notifier:
-    """Slack (falling back to email), email, or the console (attribution.alerts.channel_settings).
-
-    The secrets (webhook URL, SMTP password) are read from the environment here, at build
-    time, and live only inside the adapters; they are not part of Settings.
+    """Slack (falling back to email), email, or the console, as ``settings.alert_channels``
+    ask (attribution.alerts.channel_settings). The secrets (webhook URL, SMTP password) are
+    ``SecretStr`` there, unwrapped only to be handed to the adapters.
     """
-    from attribution.alerts.channel_settings import channels_from_env
+    from attribution.alerts.channel_settings import notifier_for
 
-    return channels_from_env(mode=settings.notifier)
+    return notifier_for(settings.alert_channels)
 
 
 def build_app(settings: Settings) -> App:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format=settings.log_format)
     # The notifier and the publisher first: a setting they refuse stops the start before the
     # warehouse is opened (or created).
     notifier = _make_notifier(settings)
@@ -266,6 +257,14 @@ def build_app(settings: Settings) -> App:
 
 _lock = threading.Lock()
 _app: App | None = None
+
+
+def check_settings() -> None:
+    """Check the environment's settings and the alert channels they configure; nothing is
+    opened. A function's module calls it on import, so that a bad value stops the instance
+    as it starts, before its first event, rather than failing (and being redelivered) on
+    every event."""
+    _make_notifier(load_settings())
 
 
 def app() -> App:

@@ -157,18 +157,18 @@ def test_a_folder_or_an_unreadable_file_is_named(
     "case",
     [
         ("MAX_MODEL_BYTES", "abc", "MAX_MODEL_BYTES='abc' must be a whole number of at least 1"),
-        ("MAX_MODEL_BYTES", "-5", "MAX_MODEL_BYTES=-5 must be a whole number of at least 1"),
-        ("MAX_MODEL_BYTES", "0", "MAX_MODEL_BYTES=0 must be a whole number of at least 1"),
+        ("MAX_MODEL_BYTES", "-5", "MAX_MODEL_BYTES='-5' must be a whole number of at least 1"),
+        ("MAX_MODEL_BYTES", "0", "MAX_MODEL_BYTES='0' must be a whole number of at least 1"),
         ("DUCKDB_ACCESS", "bogus", "DUCKDB_ACCESS='bogus' must be one of: exclusive, shared"),
-        ("MODEL_CACHE_SIZE", "0", "MODEL_CACHE_SIZE=0 must be a whole number of at least 1"),
+        ("MODEL_CACHE_SIZE", "0", "MODEL_CACHE_SIZE='0' must be a whole number of at least 1"),
         ("MIN_EDGE", "nan", "MIN_EDGE='nan' must be a number of at least 0"),
-        ("MIN_EDGE", "-1", "MIN_EDGE=-1.0 must be a number of at least 0"),
+        ("MIN_EDGE", "-1", "MIN_EDGE='-1' must be a number of at least 0"),
         (
             "OVER_PROBABILITY_THRESHOLD",
             "0.3",
-            "OVER_PROBABILITY_THRESHOLD=0.3 must be a number from 0.5 to 1",
+            "OVER_PROBABILITY_THRESHOLD='0.3' must be a number from 0.5 to 1",
         ),
-        ("BATCH_LEASE_SECONDS", "0", "BATCH_LEASE_SECONDS=0.0 must be a number greater than 0"),
+        ("BATCH_LEASE_SECONDS", "0", "BATCH_LEASE_SECONDS='0' must be a number greater than 0"),
         (
             "LEDGER_CACHE_SECONDS",
             "soon",
@@ -177,9 +177,9 @@ def test_a_folder_or_an_unreadable_file_is_named(
         (
             "LOG_LEVEL",
             "loud",
-            "LOG_LEVEL='LOUD' must be one of: DEBUG, INFO, WARNING, ERROR, CRITICAL",
+            "LOG_LEVEL='loud' must be one of: DEBUG, INFO, WARNING, ERROR, CRITICAL",
         ),
-        ("ALERT_NOTIFIER", "pager", "ALERT_NOTIFIER='pager' must be one of auto, console"),
+        ("ALERT_NOTIFIER", "pager", "ALERT_NOTIFIER='pager' must be one of: auto, console"),
         ("SMTP_HOST", "mail.example.com", "SMTP_HOST is set but ALERT_EMAIL_TO is not"),
         (
             "PUBLISHER",

@@ -30,21 +30,26 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
+from bigquery_server import PROJECT as BIGQUERY_PROJECT
+from bigquery_server import bigquery_emulator, drop_dataset, new_dataset
 from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 
+from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse
 from attribution.devtools.import_graph import PackageSource, function_graph, imports_of, normalize
 from attribution.devtools.staging import StagedFunction, package_root, plan_function, stage
 from attribution.events import object_finalized_event
 from attribution.function_manifest import function_specs
 from attribution.objects import StoredObject
+from attribution.warehouse.migrations import migrate
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTIONS_FRAMEWORK = Path(sys.executable).parent / "functions-framework"
 START_TIMEOUT_SECONDS = 90.0
 EMPTY_GAME_DATE = "2001-01-01"
+
+__all__ = ["bigquery_emulator"]  # the session fixture, imported so pytest finds it here
 
 
 @pytest.fixture(scope="module")
@@ -246,11 +251,45 @@ class Served:
         return entries
 
 
+@dataclass
+class GoogleCloud:
+    """The emulators a staged function runs against, as it would run in Google Cloud."""
+
+    warehouse: BigQueryWarehouse
+    environment: dict[str, str]
+
+    def rows(self, sql: str) -> list[dict[str, Any]]:
+        return self.warehouse.query(sql)
+
+
+@pytest.fixture
+def google_cloud(
+    bigquery_emulator: str, gcs_emulator: str, gcs_bucket: str, pubsub_emulator: str
+) -> Iterator[GoogleCloud]:
+    warehouse = new_dataset(bigquery_emulator, "staged")
+    migrate(warehouse)
+    try:
+        yield GoogleCloud(
+            warehouse,
+            {
+                "ATTRIBUTION_BACKEND": "gcp",
+                "GCP_PROJECT": BIGQUERY_PROJECT,
+                "BQ_DATASET": warehouse.dataset,
+                "BIGQUERY_EMULATOR_HOST": bigquery_emulator.removeprefix("http://"),
+                "STORAGE_EMULATOR_HOST": gcs_emulator,
+                "PUBSUB_EMULATOR_HOST": pubsub_emulator,
+                "MODELS_BUCKET": gcs_bucket,
+            },
+        )
+    finally:
+        drop_dataset(warehouse)
+
+
 @contextlib.contextmanager
-def serve(item: StagedFunction, home: Path) -> Iterator[Served]:
+def serve(item: StagedFunction, home: Path, environment: dict[str, str]) -> Iterator[Served]:
     port = _free_port()
     stderr = home / "stderr.log"
-    env = _isolated_env(item.folder, home) | {"PYTHONPROFILEIMPORTTIME": "1"}
+    env = _isolated_env(item.folder, home) | {"PYTHONPROFILEIMPORTTIME": "1"} | environment
     with (home / "stdout.log").open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
             [
@@ -317,21 +356,17 @@ def _assert_loaded_only_staged_code(served: Served, item: StagedFunction) -> Non
     assert loaded <= staged_modules(item.folder), loaded - staged_modules(item.folder)
 
 
-def _rows(home: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 @pytest.mark.timeout(300)
 def test_model_upload_serves_alone_and_acknowledges_a_non_model_object(
-    staged: dict[str, StagedFunction], tmp_path: Path
+    staged: dict[str, StagedFunction], tmp_path: Path, google_cloud: GoogleCloud
 ) -> None:
     item = staged["model_upload"]
+    bucket = google_cloud.environment["MODELS_BUCKET"]
     event = object_finalized_event(
-        StoredObject(bucket="models", name="models/notes.txt", generation="1", size=5),
+        StoredObject(bucket=bucket, name="models/notes.txt", generation="1", size=5),
         event_id="staging-upload-1",
     )
-    with serve(item, tmp_path) as served:
+    with serve(item, tmp_path, google_cloud.environment) as served:
         assert served.post(event) == 200
     handled = [e for e in served.logs() if e.get("message") == "model upload handled"]
     assert [e["result"] for e in handled] == ["ignored"]
@@ -340,12 +375,12 @@ def test_model_upload_serves_alone_and_acknowledges_a_non_model_object(
 
 @pytest.mark.timeout(300)
 def test_prediction_batch_serves_alone_and_dead_letters_a_malformed_message(
-    staged: dict[str, StagedFunction], tmp_path: Path
+    staged: dict[str, StagedFunction], tmp_path: Path, google_cloud: GoogleCloud
 ) -> None:
     item = staged["prediction_batch"]
-    with serve(item, tmp_path) as served:
+    with serve(item, tmp_path, google_cloud.environment) as served:
         assert served.post(_pubsub_event(b"{not json", "prediction-batches")) == 200
-    assert _rows(tmp_path, "SELECT source FROM dead_letters") == [("prediction_batch",)]
+    assert google_cloud.rows("SELECT source FROM dead_letters") == [{"source": "prediction_batch"}]
     _assert_loaded_only_staged_code(served, item)
     # The message reached the predictor (the real use case), not just the envelope check.
     assert "attribution.batches.predictor" in served.imported_modules()
@@ -353,14 +388,14 @@ def test_prediction_batch_serves_alone_and_dead_letters_a_malformed_message(
 
 @pytest.mark.timeout(300)
 def test_verifier_serves_alone_without_catboost_for_a_date_with_no_predictions(
-    staged: dict[str, StagedFunction], tmp_path: Path
+    staged: dict[str, StagedFunction], tmp_path: Path, google_cloud: GoogleCloud
 ) -> None:
     item = staged["verifier"]
     request = json.dumps({"game_date": EMPTY_GAME_DATE}).encode()
-    with serve(item, tmp_path) as served:
+    with serve(item, tmp_path, google_cloud.environment) as served:
         assert served.post(_pubsub_event(request, "verification-requests")) == 200
-    runs = _rows(tmp_path, "SELECT game_date, verdict FROM verification_runs")
-    assert runs and {r[0] for r in runs} == {date.fromisoformat(EMPTY_GAME_DATE)}
+    runs = google_cloud.rows("SELECT game_date, verdict FROM verification_runs")
+    assert runs and {r["game_date"] for r in runs} == {date.fromisoformat(EMPTY_GAME_DATE)}
     imported = served.imported_modules()
     assert "attribution.verification.verifier" in imported
     assert not [m for m in imported if m.split(".")[0] == "catboost"]
@@ -417,6 +452,34 @@ def test_graph_rules_type_checking_optional_imports_and_unused_app_methods(
     assert chain == "main.py:1 -> attribution.bootstrap:11 -> attribution.models:1 -> catboost"
 
 
+def test_the_graph_stops_at_never_staged_packages_and_only_the_wiring_may_name_them(
+    tmp_path: Path,
+) -> None:
+    package = _write_package(
+        tmp_path,
+        {
+            "attribution/__init__.py": "",
+            "attribution/adapters/__init__.py": "",
+            "attribution/adapters/embedded/__init__.py": "",
+            "attribution/adapters/embedded/duck.py": "import duckdb\n",
+            "attribution/bootstrap.py": (
+                "def warehouse():\n    from attribution.adapters.embedded.duck import Duck\n"
+            ),
+            "attribution/checks.py": "from attribution.adapters.embedded import duck\n",
+            "main.py": "from attribution.bootstrap import warehouse\n",
+        },
+    )
+    graph = function_graph(tmp_path / "main.py", package)
+    assert "attribution.adapters.embedded.duck" not in graph.modules
+    assert "duckdb" not in graph.distributions()
+    assert graph.left_out == [
+        "attribution.bootstrap:2 -> attribution.adapters.embedded.duck",
+    ]
+    (tmp_path / "main.py").write_text("import attribution.checks\n")
+    with pytest.raises(ImportError, match="never staged into a function"):
+        function_graph(tmp_path / "main.py", package)
+
+
 def test_staging_refuses_a_function_whose_requirements_miss_an_import() -> None:
     spec = function_specs()["prediction_batch"]
     lacking = replace(spec, requirements=tuple(r for r in spec.requirements if r != "pandas"))
@@ -424,3 +487,21 @@ def test_staging_refuses_a_function_whose_requirements_miss_an_import() -> None:
     assert not plan.report.ok
     assert set(plan.report.missing) == {"pandas"}
     assert "attribution.batches.rows" in plan.report.problems()[0]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("variable, value", [("WAREHOUSE", "duckdb"), ("PUBLISHER", "inprocess")])
+def test_a_staged_function_refuses_the_embedded_adapters_by_name(
+    staged: dict[str, StagedFunction],
+    tmp_path: Path,
+    google_cloud: GoogleCloud,
+    variable: str,
+    value: str,
+) -> None:
+    item = staged["prediction_batch"]
+    assert not (item.folder / "attribution" / "adapters" / "embedded").exists()
+    environment = google_cloud.environment | {variable: value}
+    with serve(item, tmp_path, environment) as served:
+        assert served.post(_pubsub_event(b"{}", "prediction-batches")) == 500
+    errors = " ".join(str(e) for e in served.logs() if e.get("severity") == "ERROR")
+    assert f"{variable}={value} needs the embedded adapters" in errors

@@ -2,10 +2,11 @@
 
 terraform fmt checks the layout; python-hcl2 parses every .tf file, and the functions, topics,
 environment variables, tables and schedule are compared with functions/manifest.json, the
-Settings defaults, the variables the code reads (found by attribution.devtools.env_reads) and
-schemas/bigquery. The provider-free modules (the one that reads schemas/bigquery, the one that
-shapes access.json into grants) and the variable validations are evaluated by ``terraform
-console`` itself; without terraform those tests skip, except under CI=true.
+Settings defaults, the variables the code declares (attribution.config and
+attribution.verification.settings) and schemas/bigquery. The provider-free modules (the one
+that reads schemas/bigquery, the one that shapes access.json into grants) and the variable
+validations are evaluated by ``terraform console`` itself; without terraform those tests
+skip, except under CI=true.
 
 IAM: every binding of the root module is rendered, one per resource instance, by evaluating
 its HCL here (an evaluator over python-hcl2's parse tree, with the provider's computed
@@ -35,13 +36,13 @@ import sqlglot
 from lark import Token, Tree
 from sqlglot import exp
 
-from attribution.config import Settings
-from attribution.devtools.env_reads import EnvReads, env_reads
+from attribution.config import DeclaredSettings, Settings
 from attribution.devtools.import_graph import PackageSource, function_graph
 from attribution.devtools.staging import package_root
 from attribution.events import NOTIFICATION_PAYLOAD, OBJECT_FINALIZE
 from attribution.function_manifest import function_specs
 from attribution.verification.request import parse_verification_request
+from attribution.verification.settings import ThresholdVariables, VerifierSettings
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO / "infra" / "terraform"
@@ -290,40 +291,49 @@ def environment_set_by_terraform(terraform: dict[str, Any], name: str) -> set[st
     return {n for n in names if n.isupper()}
 
 
-def reads_of(function: str) -> EnvReads:
+# Every declaration of environment variables; a function can read those of a declaration
+# whose module is in its import graph.
+DECLARATIONS: tuple[type[DeclaredSettings], ...] = (Settings, VerifierSettings, ThresholdVariables)
+
+
+def declared_for(function: str) -> set[str]:
     spec = function_specs()[function]
-    package = PackageSource.at(package_root())
-    graph = function_graph(spec.source, package)
-    files = {m: package.files[m] for m in graph.modules} | {"main": spec.source}
-    return env_reads(files)
+    graph = function_graph(spec.source, PackageSource.at(package_root()))
+    return {
+        name
+        for model in DECLARATIONS
+        if model.__module__ in graph.modules
+        for name in model.variables()
+    }
 
 
-def test_the_environment_scan_is_real_and_complete() -> None:
-    reads = env_reads(dict(PackageSource.at(package_root()).files))
-    assert not reads.unresolved
-    # Spot checks of each idiom the scan must understand.
+def test_the_declarations_are_real_and_follow_the_import_graph() -> None:
+    verifier = declared_for("verifier")
     for name in (
         "MODELS_BUCKET",
         "MAX_MODEL_BYTES",
         "SMTP_HOST",
         "SMTP_PASSWORD",
         "VERIFY_TIMEZONE",
+        "VERIFY_ATTRIBUTION_FAIL_PCT",
+        "GOOGLE_CLOUD_PROJECT",
     ):
-        assert name in reads.names
-    assert reads.reads_variable("VERIFY_ATTRIBUTION_FAIL_PCT")
+        assert name in verifier, name
+    upload = declared_for("model_upload")
+    assert "MAX_MODEL_BYTES" in upload
+    assert not {n for n in upload if n.startswith("VERIFY_")}  # the verifier's own
 
 
 @pytest.mark.parametrize(
     ("resource_name", "function"),
     [*FUNCTION_RESOURCES.items(), ("verifier_http", "verifier")],
 )
-def test_every_environment_variable_terraform_sets_is_read_by_that_function(
+def test_every_environment_variable_terraform_sets_is_declared_for_that_function(
     terraform: dict[str, Any], resource_name: str, function: str
 ) -> None:
     names = environment_set_by_terraform(terraform, resource_name)
     assert {"ATTRIBUTION_BACKEND", "GCP_PROJECT", "BQ_DATASET", "MODELS_BUCKET"} <= names
-    reads = reads_of(function)
-    unread = sorted(n for n in names if not reads.reads_variable(n))
+    unread = sorted(names - declared_for(function))
     assert not unread, f"{resource_name} sets variables its code never reads: {unread}"
 
 
@@ -339,12 +349,19 @@ def test_only_the_verifier_gets_the_alert_secrets(terraform: dict[str, Any]) -> 
     assert 'google_service_account.function["verifier"]' in binding["member"]
 
 
-def test_verifier_settings_only_take_names_the_verifier_reads(terraform: dict[str, Any]) -> None:
+def test_verifier_settings_take_exactly_the_names_the_verifier_declares(
+    terraform: dict[str, Any],
+) -> None:
+    """verifier_settings' validation admits every variable the verifier's own declarations
+    (its settings, its thresholds) name, and none of the others'."""
     validation = terraform["variable"]["verifier_settings"]["validation"][0]["condition"]
-    assert "VERIFY_" in validation and "ALERT_REPEAT_WINDOW_HOURS" in validation
-    reads = reads_of("verifier")
-    assert "ALERT_REPEAT_WINDOW_HOURS" in reads.names
-    assert any(n.startswith("VERIFY_") for n in reads.names)
+    (pattern,) = re.findall(r'regex\("([^"]+)"', validation)
+    own = set(VerifierSettings.variables()) | set(ThresholdVariables.variables())
+    assert own <= declared_for("verifier")
+    for name in own:
+        assert re.search(pattern, name), name
+    for name in Settings.variables():
+        assert not re.search(pattern, name), name
 
 
 # --------------------------------------------------------------------------- BigQuery

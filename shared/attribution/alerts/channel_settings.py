@@ -1,4 +1,5 @@
-"""Which alert channels to use, from the environment, read when the notifier is built.
+"""Which alert channels to use: the notifier ``AlertChannels`` (``attribution.config``,
+where their variables are declared) asks for.
 
 - ``SLACK_WEBHOOK_URL``: a Slack incoming webhook (a secret).
 - ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USER``, ``SMTP_PASSWORD`` (a secret),
@@ -10,70 +11,47 @@
 Slack and email both configured: Slack, falling back to email. One of them: that one.
 Neither: the ConsoleNotifier. In the cloud the secrets are Secret Manager secrets that Cloud
 Functions exposes as environment variables, so the environment is the only source.
-Secrets are read here and handed to the adapters; nothing in this module logs a value.
+Secrets are unwrapped only to be handed to the adapters; nothing in this module logs a value.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from attribution.alerts.email_channel import SmtpSettings, TlsMode, parse_recipients
+from attribution.config import AlertChannels
 from attribution.errors import SettingsError
 from attribution.logs import get_logger
 from attribution.ports import Notifier
 
 _log = get_logger("attribution.alerts")
 
-NOTIFIER_MODES = ("auto", "console")
 
-
-def _get(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def smtp_settings_from_env(env: Mapping[str, str] | None = None) -> SmtpSettings | None:
+def smtp_settings(channels: AlertChannels) -> SmtpSettings | None:
     """SMTP settings, or None when email is not configured (no SMTP_HOST and no ALERT_EMAIL_TO).
 
     Half a configuration is an error rather than silence: alerts must not vanish because
     one variable is missing. Error messages name variables, never their values.
     """
-    env = os.environ if env is None else env
-    host, recipients = _get(env, "SMTP_HOST"), _get(env, "ALERT_EMAIL_TO")
+    host, recipients = channels.smtp_host, channels.email_to
     if host is None and recipients is None:
         return None
     if host is None:
         raise SettingsError("SMTP_HOST", "ALERT_EMAIL_TO is set but SMTP_HOST is not")
     if recipients is None:
         raise SettingsError("ALERT_EMAIL_TO", "SMTP_HOST is set but ALERT_EMAIL_TO is not")
-    user = _get(env, "SMTP_USER")
-    sender = _get(env, "ALERT_EMAIL_FROM") or (user if user and "@" in user else None)
+    user = channels.smtp_user
+    sender = channels.email_from or (user if user and "@" in user else None)
     if sender is None:
         raise SettingsError(
             "ALERT_EMAIL_FROM", "ALERT_EMAIL_FROM must be set (or SMTP_USER be an email address)"
         )
-    raw_tls = (_get(env, "SMTP_TLS") or TlsMode.STARTTLS.value).lower()
-    try:
-        tls = TlsMode(raw_tls)
-    except ValueError:
-        raise SettingsError(
-            "SMTP_TLS", f"SMTP_TLS={raw_tls!r} must be starttls, ssl or none"
-        ) from None
-    raw_port = _get(env, "SMTP_PORT")
-    try:
-        port = int(raw_port) if raw_port is not None else None
-        if port is not None and not 1 <= port <= 65535:
-            raise ValueError(port)
-    except ValueError:
-        raise SettingsError(
-            "SMTP_PORT", f"SMTP_PORT={raw_port!r} must be a whole number from 1 to 65535"
-        ) from None
-    password = env.get("SMTP_PASSWORD") or None  # kept verbatim: spaces may be part of it
+    tls = TlsMode(channels.smtp_tls)
+    password = channels.smtp_password.get_secret_value() if channels.smtp_password else None
     try:
         settings = SmtpSettings(
             host=host,
-            port=port,
+            port=channels.smtp_port,
             user=user,
             password=password,
             tls=tls,
@@ -91,6 +69,11 @@ def smtp_settings_from_env(env: Mapping[str, str] | None = None) -> SmtpSettings
     return settings
 
 
+def smtp_settings_from_env(env: Mapping[str, str] | None = None) -> SmtpSettings | None:
+    """``smtp_settings`` of the channels ``env`` (``os.environ`` when None) configures."""
+    return smtp_settings(AlertChannels.from_environment(env))
+
+
 def _slack(url: str) -> Notifier | None:
     try:
         from attribution.alerts.slack_channel import SlackNotifier
@@ -102,23 +85,19 @@ def _slack(url: str) -> Notifier | None:
     return SlackNotifier(url)
 
 
-def channels_from_env(env: Mapping[str, str] | None = None, *, mode: str | None = None) -> Notifier:
-    """The notifier the environment asks for (see the module docstring); ``mode`` overrides
+def notifier_for(channels: AlertChannels, *, mode: str | None = None) -> Notifier:
+    """The notifier ``channels`` ask for (see the module docstring); ``mode`` overrides
     ``ALERT_NOTIFIER``."""
     from attribution.alerts.console_channel import ConsoleNotifier
 
-    env = os.environ if env is None else env
-    mode = (mode or _get(env, "ALERT_NOTIFIER") or "auto").strip().lower()
-    if mode not in NOTIFIER_MODES:
-        raise SettingsError(
-            "ALERT_NOTIFIER", f"ALERT_NOTIFIER={mode!r} must be one of {', '.join(NOTIFIER_MODES)}"
-        )
-    if mode == "console":
+    if mode is not None:
+        channels = AlertChannels(**{**channels.model_dump(), "mode": mode})
+    if channels.mode == "console":
         return ConsoleNotifier()
 
-    webhook = _get(env, "SLACK_WEBHOOK_URL")
-    slack = _slack(webhook) if webhook else None
-    smtp = smtp_settings_from_env(env)
+    webhook = channels.slack_webhook_url
+    slack = _slack(webhook.get_secret_value()) if webhook else None
+    smtp = smtp_settings(channels)
     email: Notifier | None = None
     if smtp is not None:
         from attribution.alerts.email_channel import EmailNotifier
@@ -140,3 +119,8 @@ def channels_from_env(env: Mapping[str, str] | None = None, *, mode: str | None 
         extra={"slack": slack is not None, "email": email is not None},
     )
     return chosen
+
+
+def channels_from_env(env: Mapping[str, str] | None = None, *, mode: str | None = None) -> Notifier:
+    """``notifier_for`` the channels ``env`` (``os.environ`` when None) configures."""
+    return notifier_for(AlertChannels.from_environment(env), mode=mode)

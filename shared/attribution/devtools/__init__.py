@@ -1,2 +1,2 @@
-"""Developer tooling: staging, the import graph, the environment scan, the demo, training,
+"""Developer tooling: staging, the import graph, the demo, training,
 slates, the local stack. Never staged into a function."""

@@ -8,6 +8,11 @@ Two refinements keep it truthful:
 - An import inside ``try: ... except ImportError`` is *optional*: the code runs without it.
   What is reached only through optional imports is optional too.
 
+- Some packages are never staged (``NEVER_STAGED``: the embedded adapters, the CLI, the
+  developer tools). The graph stops at them; only the wiring module may name them (its
+  adapter choices, which turn their absence into a settings error), and any other module
+  that imports one fails the graph.
+
 - The wiring point, ``attribution.bootstrap.App``, builds every function's use case in its
   own method, importing it lazily there. A function follows only the imports of the ``App``
   methods it uses: those whose names its ``main.py`` mentions (``app().verifier()``), and the
@@ -31,6 +36,7 @@ PACKAGE = "attribution"
 WIRING_MODULE = "attribution.bootstrap"
 WIRING_CLASS = "App"
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
+NEVER_STAGED = ("attribution.adapters.embedded", "attribution.cli", "attribution.devtools")
 
 
 @dataclass(frozen=True)
@@ -269,6 +275,7 @@ class FunctionGraph:
     optional_modules: set[str] = field(default_factory=set)
     external: list[ExternalImport] = field(default_factory=list)
     unused_references: list[str] = field(default_factory=list)  # App methods left out
+    left_out: list[str] = field(default_factory=list)  # the wiring's never-staged choices
     reached_from: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def chain(self, item: ExternalImport) -> str:
@@ -341,6 +348,10 @@ def _internal(module: str) -> bool:
     return module == PACKAGE or module.startswith(PACKAGE + ".")
 
 
+def never_staged(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in NEVER_STAGED)
+
+
 def function_graph(entry: Path, package: PackageSource) -> FunctionGraph:
     """Walk from ``entry`` (a function's main.py) through the package; see the module doc."""
     wiring = package.files.get(WIRING_MODULE)
@@ -372,6 +383,12 @@ def function_graph(entry: Path, package: PackageSource) -> FunctionGraph:
                         f"{importer}:{ref.line} ({ref.owner}, not used) -> {ref.module}"
                     )
                     continue
+            if any(never_staged(c) for c in ref.candidates()):
+                where = f"{importer}:{ref.line} -> {ref.module}"
+                if importer != WIRING_MODULE:
+                    raise ImportError(f"{where}: {ref.module} is never staged into a function")
+                graph.left_out.append(where)
+                continue
             for module in package.resolve(ref):
                 known = optional_of.get(module)
                 if known is None or (known and not optional):

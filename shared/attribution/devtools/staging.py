@@ -59,7 +59,7 @@ class RequirementReport:
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.unresolved
+        return not self.missing and not self.unresolved and not self.never_imported
 
     def problems(self) -> list[str]:
         lines = [
@@ -70,13 +70,14 @@ class RequirementReport:
             f"{self.function}: no installed distribution provides {item}"
             for item in self.unresolved
         ]
+        lines += [  # a deployed function carries only what it runs
+            f"{self.function}: requirement {dist} is never imported: drop it from the manifest"
+            for dist in self.never_imported
+        ]
         return lines
 
     def notes(self) -> list[str]:
         lines = [
-            f"{self.function}: requirement {dist} is never imported" for dist in self.never_imported
-        ]
-        lines += [
             f"{self.function}: optional import of {dist} not shipped ({chains[0]})"
             for dist, chains in sorted(self.optional_not_shipped.items())
         ]

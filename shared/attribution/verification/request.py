@@ -13,7 +13,6 @@ rule of ``attribution.limits``); whether the system exists is the verifier's que
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from attribution import limits
 from attribution.errors import PermanentError
+from attribution.verification.settings import load_verifier_settings
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_REQUEST_DEPTH = 32
@@ -91,7 +91,7 @@ class VerificationRequest:
 def resolve_game_date(raw: str, *, now: datetime | None = None) -> date:
     relative = {"today": 0, "yesterday": 1}
     if raw.strip().lower() in relative:
-        zone = ZoneInfo(os.environ.get("VERIFY_TIMEZONE", "America/New_York"))
+        zone = ZoneInfo(load_verifier_settings().timezone)
         local = (now or datetime.now(UTC)).astimezone(zone).date()
         return local - timedelta(days=relative[raw.strip().lower()])
     try:

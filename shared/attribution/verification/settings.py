@@ -1,15 +1,22 @@
-"""The verifier's thresholds, each overridable from the environment.
+"""The verifier's settings, each declared as an environment variable (``attribution.config``
+says how declarations are read and checked).
 
-``VERIFY_<CHECK>_<LEVEL>_<KIND>``, e.g. ``VERIFY_ATTRIBUTION_FAIL_PCT=1`` or
-``VERIFY_COMPLETENESS_PARTIAL_COUNT=5``; an empty value disables that trigger.
+The thresholds are ``VERIFY_<CHECK>_<LEVEL>_<KIND>``, e.g. ``VERIFY_ATTRIBUTION_FAIL_PCT=1``
+or ``VERIFY_COMPLETENESS_PARTIAL_COUNT=5``: one variable per check of ``DEFAULT_THRESHOLDS``
+and trigger of ``Threshold``, declared by ``ThresholdVariables``. An empty value turns that
+trigger off.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import AfterValidator, BeforeValidator, Field, create_model
+
+from attribution.config import DeclaredSettings, Form, KeepsEmpty, Number, WholeNumber, variable
 from attribution.verification.outcome import Threshold
 
 DEFAULT_THRESHOLDS: dict[str, Threshold] = {
@@ -25,53 +32,94 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
 }
 
 
-@dataclass(frozen=True)
-class VerifierSettings:
-    thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
-    high_edge: float = 5.0
-    mae_tolerance: float = 1.0
-    brier_tolerance: float = 0.02
-    log_loss_tolerance: float = 0.05
-    min_sample: int = 30
-    red_day_share: float = 75.0
-    sample_size: int = 10
-    repeat_window_hours: float = 6.0
-    drift_tolerance_seconds: float = 60.0
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a time zone") from None
+    return name
 
 
-def _threshold_from_env(name: str, base: Threshold, env: Mapping[str, str]) -> Threshold:
-    updates: dict[str, float | int | None] = {}
-    for item in fields(Threshold):
-        key = f"VERIFY_{name.upper()}_{item.name.upper()}"
-        if key in env:
-            raw = env[key].strip()
-            if raw == "":
-                updates[item.name] = None
-            elif item.name.endswith("count"):
-                updates[item.name] = int(raw)
-            else:
-                updates[item.name] = float(raw)
-    return replace(base, **updates) if updates else base  # type: ignore[arg-type]
+def _empty_is_off(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# A trigger: a count of problems, or a percent of the total; empty turns it off.
+Count = Annotated[WholeNumber | None, BeforeValidator(_empty_is_off), KeepsEmpty()]
+Percent = Annotated[Number | None, BeforeValidator(_empty_is_off), KeepsEmpty()]
+
+
+def _trigger(check: str, trigger: str) -> tuple[Any, Any]:
+    """The field of ``VERIFY_<CHECK>_<TRIGGER>``, its default ``DEFAULT_THRESHOLDS``'."""
+    level, unit = trigger.split("_")
+    meaning = f"{check}: {level.upper()} at this {'many' if unit == 'count' else 'percent'}"
+    default = getattr(DEFAULT_THRESHOLDS[check], trigger)
+    name = f"VERIFY_{check.upper()}_{trigger.upper()}"
+    return (Count if unit == "count" else Percent), variable(name, meaning, default=default)
+
+
+_TRIGGERS: dict[str, Any] = {
+    f"{check}_{item.name}": _trigger(check, item.name)
+    for check in DEFAULT_THRESHOLDS
+    for item in fields(Threshold)
+}
+ThresholdVariables = create_model(
+    "ThresholdVariables",
+    __base__=DeclaredSettings,
+    __doc__="Every VERIFY_<CHECK>_<LEVEL>_<KIND> variable, as the field <check>_<level>_<kind>.",
+    **_TRIGGERS,
+)
+
+
+class VerifierSettings(DeclaredSettings):
+    thresholds: dict[str, Threshold] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    high_edge: Number = variable("VERIFY_HIGH_EDGE", "|edge| of a high-edge pick", default=5.0)
+    mae_tolerance: Number = variable(
+        "VERIFY_MAE_TOLERANCE", "MAE may exceed the card's by this much", default=1.0
+    )
+    brier_tolerance: Number = variable(
+        "VERIFY_BRIER_TOLERANCE", "Brier score may exceed the card's by this much", default=0.02
+    )
+    log_loss_tolerance: Number = variable(
+        "VERIFY_LOG_LOSS_TOLERANCE", "log loss may exceed the card's by this much", default=0.05
+    )
+    min_sample: WholeNumber = variable(
+        "VERIFY_MIN_SAMPLE", "fewer high-edge picks: hit rate not judged", default=30
+    )
+    red_day_share: Number = variable(
+        "VERIFY_RED_DAY_SHARE", "one side's share that makes a RED day", default=75.0
+    )
+    sample_size: WholeNumber = variable(
+        "VERIFY_SAMPLE_SIZE", "sample of ids listed for missing attribution", default=10
+    )
+    repeat_window_hours: Number = variable(
+        "ALERT_REPEAT_WINDOW_HOURS",
+        "an unchanged failure is re-alerted at most this often",
+        default=6.0,
+    )
+    drift_tolerance_seconds: Number = variable(
+        "VERIFY_DRIFT_TOLERANCE_SECONDS",
+        "a batch may use the model active this long before it started",
+        default=60.0,
+    )
+    timezone: Annotated[
+        str, AfterValidator(_time_zone), Form("an IANA time zone name, e.g. America/New_York")
+    ] = variable(
+        "VERIFY_TIMEZONE", 'resolves "game_date": "today" / "yesterday"', default="America/New_York"
+    )
+
+
+def _thresholds(variables: DeclaredSettings) -> dict[str, Threshold]:
+    return {
+        check: Threshold(
+            **{item.name: getattr(variables, f"{check}_{item.name}") for item in fields(Threshold)}
+        )
+        for check in DEFAULT_THRESHOLDS
+    }
 
 
 def load_verifier_settings(env: Mapping[str, str] | None = None) -> VerifierSettings:
-    env = os.environ if env is None else env
-
-    def number(key: str, default: float) -> float:
-        raw = env.get(key, "")
-        return float(raw) if raw.strip() else default
-
-    return VerifierSettings(
-        thresholds={
-            name: _threshold_from_env(name, base, env) for name, base in DEFAULT_THRESHOLDS.items()
-        },
-        high_edge=number("VERIFY_HIGH_EDGE", 5.0),
-        mae_tolerance=number("VERIFY_MAE_TOLERANCE", 1.0),
-        brier_tolerance=number("VERIFY_BRIER_TOLERANCE", 0.02),
-        log_loss_tolerance=number("VERIFY_LOG_LOSS_TOLERANCE", 0.05),
-        min_sample=int(number("VERIFY_MIN_SAMPLE", 30)),
-        red_day_share=number("VERIFY_RED_DAY_SHARE", 75.0),
-        sample_size=int(number("VERIFY_SAMPLE_SIZE", 10)),
-        repeat_window_hours=number("ALERT_REPEAT_WINDOW_HOURS", 6.0),
-        drift_tolerance_seconds=number("VERIFY_DRIFT_TOLERANCE_SECONDS", 60.0),
-    )
+    """The verifier's settings of ``env`` (``os.environ`` when None); SettingsError names a
+    bad one."""
+    thresholds = _thresholds(ThresholdVariables.from_environment(env))
+    return VerifierSettings.from_environment(env, thresholds=thresholds)

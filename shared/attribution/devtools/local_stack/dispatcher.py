@@ -69,7 +69,6 @@ def _mounted(
     """``/<name>`` reaches the function's ``/`` (not a redirect to ``/<name>/``); each request
     runs inside ``hold()`` (the shared DuckDB file, held for the request) when given."""
 
-    # (Not named ``environ``: attribution.devtools.env_reads would take its keys for variables.)
     def wrapped(wsgi_environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if not wsgi_environ.get("PATH_INFO"):
             wsgi_environ["PATH_INFO"] = "/"
