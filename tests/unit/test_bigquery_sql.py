@@ -519,12 +519,28 @@ def test_create_table_partitions_and_clusters_from_the_table_options(
 def test_insert_rows_is_a_load_job_not_streaming(
     warehouse: BigQueryWarehouse, client: FakeClient
 ) -> None:
+    client.tables["proj.nba_predictions.schema_migrations"] = ["migration_id", "applied_at"]
     row = {"migration_id": "0001_a", "applied_at": datetime(2026, 2, 2, tzinfo=UTC)}
     warehouse.insert_rows("schema_migrations", [row])
     [(destination, payload)] = client.loads
     assert destination == "proj.nba_predictions.schema_migrations"
     assert parquet_rows(payload) == [row]
     warehouse.insert_rows("schema_migrations", [])
+    assert len(client.loads) == 1
+
+
+def test_insert_rows_writes_the_columns_the_destination_has(
+    warehouse: BigQueryWarehouse, client: FakeClient
+) -> None:
+    """A table made before a migration added a column takes rows that leave it empty, and
+    refuses, by name, a row that holds a value for it."""
+    client.tables["proj.nba_predictions.schema_migrations"] = ["migration_id"]
+    warehouse.insert_rows("schema_migrations", [{"migration_id": "0001_a", "applied_at": None}])
+    [(_, payload)] = client.loads
+    assert parquet_rows(payload) == [{"migration_id": "0001_a"}]
+    row = {"migration_id": "0002_b", "applied_at": datetime(2026, 2, 2, tzinfo=UTC)}
+    with pytest.raises(RowError, match="applied_at: not a column of schema_migrations yet"):
+        warehouse.insert_rows("schema_migrations", [row])
     assert len(client.loads) == 1
 
 

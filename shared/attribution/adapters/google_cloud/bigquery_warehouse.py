@@ -451,7 +451,7 @@ class BigQueryWarehouse:
             return
         # The destination's own columns: a table made before a migration added one takes the
         # rows still, as long as they hold nothing for the columns it lacks.
-        present = set(self.table_columns(table) or ())
+        present = set(self.table_columns(table) or spec.column_names)  # absent: load says
         columns = [c for c in spec.columns if c.name in present]
         for missing in sorted(set(data.column_names) - present):
             if data.column(missing).null_count != data.num_rows:
