@@ -336,6 +336,18 @@ def drop_dataset(warehouse: BigQueryWarehouse) -> None:
     )
 
 
+def require_partition_filters(warehouse: BigQueryWarehouse) -> None:
+    """As Terraform makes the partitioned tables: every query and DML on them must filter
+    on the partition column (infra/terraform, ``require_partition_filter``)."""
+    from attribution.warehouse.tables import table_specs
+
+    for name, spec in table_specs().items():
+        if spec.partition_field:
+            table = warehouse.client.get_table(warehouse.table_id(name))
+            table.require_partition_filter = True
+            warehouse.client.update_table(table, ["require_partition_filter"])
+
+
 @pytest.fixture(scope="session")
 def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``http://127.0.0.1:port`` of local-bigquery (project ``PROJECT``), for the session."""

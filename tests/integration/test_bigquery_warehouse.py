@@ -1,5 +1,7 @@
 """BigQueryWarehouse against local-bigquery (BigQuery's REST API on DuckDB), beside DuckDB.
 
+What every warehouse must do is tested once, on both adapters, in
+``test_warehouse_contract.py``; this file holds what is BigQuery's own and the comparison.
 Every query, write and migration path of the adapter runs through google-cloud-bigquery
 against a real API server: datasets, tables with partitioning and clustering, load jobs,
 staging tables with an expiry, MERGE, UPDATE ... FROM, multi-statement scripts, ALTER TABLE
@@ -38,11 +40,16 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import sqlglot
-from bigquery_server import PROJECT, bigquery_emulator, drop_dataset, new_dataset
+from bigquery_server import (
+    PROJECT,
+    bigquery_emulator,
+    drop_dataset,
+    new_dataset,
+    require_partition_filters,
+)
 from catboost_oracle import regressor_predictions
 from google.api_core.exceptions import BadRequest
 from google.cloud import bigquery
-from prediction_rows import PREDICTIONS, arrow, bare_prediction, full_prediction
 from sqlglot import exp
 
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
@@ -100,16 +107,6 @@ def empty_bq(bigquery_emulator: str) -> Iterator[BigQueryWarehouse]:
     drop_dataset(warehouse)
 
 
-def require_partition_filters(warehouse: BigQueryWarehouse) -> None:
-    """As Terraform makes the partitioned tables: every query and DML on them must filter
-    on the partition column (infra/terraform, ``require_partition_filter``)."""
-    for name, spec in table_specs().items():
-        if spec.partition_field:
-            table = warehouse.client.get_table(warehouse.table_id(name))
-            table.require_partition_filter = True
-            warehouse.client.update_table(table, ["require_partition_filter"])
-
-
 @pytest.fixture
 def bq(empty_bq: BigQueryWarehouse) -> BigQueryWarehouse:
     """A new dataset with every table, the migrations and the view, as ``migrate`` makes it."""
@@ -150,28 +147,6 @@ def count(warehouse: Warehouse, table: str, where: str = "TRUE", **params: Any) 
 
 def applied(warehouse: Warehouse) -> list[str]:
     return [r["migration_id"] for r in warehouse.query(sql("migrations_applied"))]
-
-
-def card_row(n: int, **changes: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "card_id": f"{n:064x}",
-        "schema_version": 1,
-        "system_id": SYSTEM if n % 2 else OTHER,
-        "model_file_name": f"model_{n}.cbm",
-        "model_uri": f"gs://models/models/model_{n}.cbm",
-        "model_sha256": f"{n:04d}" + "ab" * 30,
-        "model_md5": "0" * 32,
-        "size_bytes": 1000 + n,
-        "status": "complete",
-        "card_json": "{}",
-        "feature_names": ["points_avg_last_5", "usage_rate"],
-        "registered_at": NOW.replace(minute=n % 60),
-    }
-    return row | changes
-
-
-def migration_rows(count: int, prefix: str = "m") -> list[dict[str, Any]]:
-    return [{"migration_id": f"{prefix}{i:04d}", "applied_at": NOW} for i in range(count)]
 
 
 def prediction_row(n: int, **changes: Any) -> dict[str, Any]:
@@ -392,119 +367,7 @@ def test_a_column_no_migration_adds_is_reported_as_drift(empty_bq: BigQueryWareh
         migrate(empty_bq)
 
 
-# --------------------------------------------------------------------------- queries
-
-
-def test_table_columns(bq: BigQueryWarehouse) -> None:
-    assert bq.table_columns("no_such_table") is None
-    assert bq.table_columns("model_cards") == table_spec("model_cards").column_names
-    assert bq.table_columns("prediction_accuracy") is not None  # a view has columns too
-
-
-def test_typed_parameters_and_bigquery_functions(bq: BigQueryWarehouse) -> None:
-    rows = bq.query(
-        "SELECT DATE_DIFF(@end, @start, DAY) AS days, SAFE_DIVIDE(@hits, @total) AS rate, "
-        "SAFE_DIVIDE(@hits, 0) AS undefined, @when AS at_time, @nothing IS NULL AS is_null, "
-        "@flag AS flag, ARRAY_LENGTH(@ids) AS ids, @ids[OFFSET(1)] AS second, "
-        "STARTS_WITH(@text, 'ab') AS starts, @day AS day",
-        {
-            "start": date(2025, 11, 2),
-            "end": date(2026, 1, 31),
-            "hits": 3,
-            "total": 4,
-            "when": NOW,
-            "nothing": None,
-            "flag": True,
-            "ids": ["a", "b", "c"],
-            "text": "abc",
-            "day": D1,
-            "unused": "ignored",
-        },
-    )
-    assert rows == [
-        {
-            "days": 90,
-            "rate": 0.75,
-            "undefined": None,
-            "at_time": NOW,
-            "is_null": True,
-            "flag": True,
-            "ids": 3,
-            "second": "b",
-            "starts": True,
-            "day": D1,
-        }
-    ]
-
-
-def test_registry_queries_and_hostile_parameters(bq: BigQueryWarehouse) -> None:
-    bq.insert_rows("model_cards", [card_row(n) for n in range(1, 5)])
-    everything = bq.query(sql("cards_list"), {"system_id": None})
-    assert [r["model_file_name"] for r in everything] == [f"model_{n}.cbm" for n in range(1, 5)]
-    assert everything[0]["missing_facts"] == []  # REPEATED with no values reads as []
-    v9 = bq.query(sql("cards_list"), {"system_id": SYSTEM})
-    assert {r["model_file_name"] for r in v9} == {"model_1.cbm", "model_3.cbm"}
-    assert len(bq.query(sql("cards_by_reference"), {"ref": "0003abab"})) == 1
-    assert bq.query(sql("cards_by_reference"), {"ref": "0003"}) == []
-    hostile = "x' OR '1'='1"
-    assert bq.query(sql("cards_list"), {"system_id": hostile}) == []
-    assert bq.query(sql("card_by_id"), {"card_id": "'; DROP TABLE model_cards; --"}) == []
-    assert count(bq, "model_cards") == 4
-
-
-def test_a_multi_statement_script_runs_and_the_last_statement_answers(
-    bq: BigQueryWarehouse,
-) -> None:
-    bq.execute(
-        "INSERT INTO schema_migrations (migration_id, applied_at) VALUES ('a', @at);\n"
-        "INSERT INTO schema_migrations (migration_id, applied_at) VALUES ('b', @at)",
-        {"at": NOW},
-    )
-    assert count(bq, "schema_migrations", "migration_id IN ('a', 'b')") == 2
-    rows = bq.query(
-        "DECLARE n INT64 DEFAULT @n; SELECT n * 2 AS doubled",
-        {"n": 21},
-    )
-    assert rows == [{"doubled": 42}]
-
-
 # --------------------------------------------------------------------------- writes
-
-
-def test_insert_rows_round_trips_every_column_type(bq: BigQueryWarehouse, tmp_path: Path) -> None:
-    row = card_row(
-        7,
-        training_start_date=date(2025, 11, 2),
-        training_end_date=date(2026, 1, 31),
-        expected_mae=4.12,
-        expected_hit_rate=74.6,
-        trained_at=datetime(2026, 2, 1, 6, 30, 0, 123456, tzinfo=UTC),
-        tree_count=300,
-        missing_facts=["expected_mae", "expected_hit_rate"],
-        card_json=json.dumps({"quote": 'it\'s "fine"', "unicode": "é ✓"}),
-    )
-    bq.insert_rows("model_cards", [row])
-    bq.insert_rows(
-        "model_cards", pa.Table.from_pylist([card_row(8)], table_spec("model_cards").arrow_schema)
-    )
-    duck = DuckDBWarehouse(tmp_path / "w.duckdb")
-    migrate(duck)
-    duck.insert_rows("model_cards", [row, card_row(8)])
-    query = "SELECT * FROM model_cards ORDER BY card_id"
-    got, expected = normalized(bq.query(query)), normalized(duck.query(query))
-    # BigQuery has no NULL arrays: an absent REPEATED field reads as []; DuckDB keeps NULL.
-    assert (got[1]["missing_facts"], expected[1]["missing_facts"]) == ([], None)
-    expected[1]["missing_facts"] = []
-    assert got == expected
-    stored = bq.query(sql("card_by_id"), {"card_id": row["card_id"]})
-    assert json.loads(stored[0]["card_json"]) == json.loads(row["card_json"])
-    duck.close()
-
-
-def test_a_row_missing_a_required_column_is_refused(bq: BigQueryWarehouse) -> None:
-    with pytest.raises(Exception, match="model_sha256"):
-        bq.insert_rows("model_cards", [card_row(1, model_sha256=None)])
-    assert count(bq, "model_cards") == 0
 
 
 def staging_tables(warehouse: BigQueryWarehouse) -> list[str]:
@@ -515,174 +378,20 @@ def staging_tables(warehouse: BigQueryWarehouse) -> list[str]:
     ]
 
 
-def test_insert_new_rows_inserts_only_new_keys(bq: BigQueryWarehouse) -> None:
-    before = count(bq, "schema_migrations")
-    assert bq.insert_new_rows("schema_migrations", migration_rows(3), ["migration_id"]) == 3
-    assert bq.insert_new_rows("schema_migrations", migration_rows(3), ["migration_id"]) == 0
-    assert bq.insert_new_rows("schema_migrations", migration_rows(5), ["migration_id"]) == 2
-    assert bq.insert_new_rows("schema_migrations", [], ["migration_id"]) == 0
-    assert count(bq, "schema_migrations") == before + 5
-    assert staging_tables(bq) == []  # each staging table is dropped once used
-
-
-def test_duplicates_within_one_call_are_inserted_once(bq: BigQueryWarehouse) -> None:
-    rows = [card_row(1), card_row(2), card_row(1, card_json='{"second": true}'), card_row(2)]
-    assert bq.insert_new_rows("model_cards", rows, ["card_id"]) == 2
-    assert bq.insert_new_rows("model_cards", rows, ["card_id"]) == 0
-    assert count(bq, "model_cards") == 2
-
-
-def test_composite_keys(bq: BigQueryWarehouse) -> None:
-    def result(day: int, player: str, points: float) -> dict[str, Any]:
-        return {
-            "game_date": date(2026, 2, day),
-            "player_lookup": player,
-            "actual_points": points,
-            "loaded_at": NOW,
-        }
-
-    key = ["game_date", "player_lookup"]
-    first = [result(1, "a", 10), result(1, "b", 20), result(2, "a", 30)]
-    assert bq.insert_new_rows("player_game_results", first, key) == 3
-    again = [result(1, "a", 99), result(2, "b", 5)]
-    assert bq.insert_new_rows("player_game_results", again, key) == 1
-    points = bq.query(
-        "SELECT actual_points FROM player_game_results WHERE game_date = @d AND player_lookup = @p",
-        {"d": date(2026, 2, 1), "p": "a"},
+def test_every_write_drops_its_staging_table(bq: BigQueryWarehouse) -> None:
+    rows = [prediction_row(n) for n in range(3)]
+    assert bq.insert_new_rows("player_prop_predictions", rows, ["prediction_id"]) == 3
+    assert bq.insert_new_rows("player_prop_predictions", rows, ["prediction_id"]) == 0
+    changes = [{"prediction_id": "p000", "attribution_method": "replay_verified"}]
+    assert (
+        bq.update_rows("player_prop_predictions", changes, ["prediction_id"], only_where="TRUE")
+        == 1
     )
-    assert points == [{"actual_points": 10.0}]
-
-
-def test_insert_new_rows_within_a_scope(bq: BigQueryWarehouse) -> None:
-    """A duplicate is only looked for among the rows in scope (batch and partition)."""
-    scope = {"batch_id": "b1", "game_date": D1}
-    first = [prediction_row(n) for n in range(4)]
-    assert bq.insert_new_rows("player_prop_predictions", first, ["prediction_id"], scope=scope) == 4
-    assert bq.insert_new_rows("player_prop_predictions", first, ["prediction_id"], scope=scope) == 0
-    # The same keys under another scope are not seen there: the scope bounds the check.
-    other = [prediction_row(n, batch_id="b2") for n in range(2)]
-    inserted = bq.insert_new_rows(
-        "player_prop_predictions",
-        other,
-        ["prediction_id"],
-        scope={"batch_id": "b2", "game_date": D1},
-    )
-    assert inserted == 2
-    assert count(bq, "player_prop_predictions", EVERY_DAY) == 6
-    assert count(bq, "player_prop_predictions", f"batch_id = @b AND {EVERY_DAY}", b="b1") == 4
-
-
-def test_update_rows_never_changes_a_row_the_guard_excludes(
-    filtered_bq: BigQueryWarehouse,
-) -> None:
-    bq = filtered_bq  # the guard's date range is the partition filter the table requires
-    stamped = {
-        "model_file_name": "stamped.cbm",
-        "model_sha256": "s" * 64,
-        "attribution_method": "stamped",
-    }
-    rows = [
-        prediction_row(0),
-        prediction_row(1, attribution_method="ledger_inferred", model_file_name="old.cbm"),
-        prediction_row(2, **stamped),
-        prediction_row(3, game_date=D2),
-    ]
-    bq.insert_rows("player_prop_predictions", rows)
-    changes = [
-        {
-            "prediction_id": f"p{n:03d}",
-            "model_file_name": "inferred.cbm",
-            "model_sha256": "i" * 64,
-            "model_training_end_date": date(2026, 1, 31),
-            "attribution_method": "replay_verified",
-        }
-        for n in (0, 0, 1, 2, 3, 99)  # p000 twice: the staged rows are deduplicated
-    ]
-    guard = (
-        "(attribution_method IS NULL OR attribution_method = 'ledger_inferred') "
-        "AND game_date BETWEEN @first_date AND @last_date"
-    )
+    arrow_changes = pa.table({"prediction_id": ["p001"], "attribution_method": ["replay_verified"]})
     updated = bq.update_rows(
-        "player_prop_predictions",
-        changes,
-        ["prediction_id"],
-        only_where=guard,
-        params={"first_date": D1, "last_date": D1},
+        "player_prop_predictions", arrow_changes, ["prediction_id"], only_where="TRUE"
     )
-    assert updated == 2
-    after = {
-        r["prediction_id"]: r
-        for r in bq.query(
-            f"SELECT * FROM player_prop_predictions WHERE {EVERY_DAY} ORDER BY prediction_id"
-        )
-    }
-    for changed in ("p000", "p001"):
-        assert after[changed]["model_file_name"] == "inferred.cbm"
-        assert after[changed]["attribution_method"] == "replay_verified"
-        assert after[changed]["model_training_end_date"] == date(2026, 1, 31)
-        assert after[changed]["predicted_points"] == rows[int(changed[1:])]["predicted_points"]
-    assert {k: after["p002"][k] for k in stamped} == stamped  # stamped: never changed
-    assert after["p003"]["attribution_method"] is None  # outside the dates
-    assert bq.update_rows("player_prop_predictions", [], ["prediction_id"], only_where="TRUE") == 0
-    assert staging_tables(bq) == []
-
-
-EVERY_PREDICTION = f"SELECT * FROM {PREDICTIONS} WHERE {EVERY_DAY} ORDER BY prediction_id"
-
-
-def test_every_column_type_round_trips_through_arrow_nulls_included(
-    bq: BigQueryWarehouse,
-) -> None:
-    rows = [full_prediction(1), bare_prediction(2)]
-    assert bq.insert_new_rows(PREDICTIONS, arrow(rows), ["prediction_id"]) == 2
-    assert bq.query(EVERY_PREDICTION) == rows
-    table = bq.query_arrow(EVERY_PREDICTION)
-    spec = table_spec(PREDICTIONS)
-    assert [(f.name, f.type) for f in table.schema] == [
-        (c.name, c.arrow_type) for c in spec.columns
-    ]
-    assert table.to_pylist() == rows
-    # Every column set from Arrow: the full row becomes bare and the bare one full.
-    changes = arrow([bare_prediction(3) | {"prediction_id": "p1"}, full_prediction(2)])
-    assert bq.update_rows(PREDICTIONS, changes, ["prediction_id"], only_where="TRUE") == 2
-    assert bq.query(EVERY_PREDICTION) == changes.to_pylist()
-    assert bq.query_arrow(EVERY_PREDICTION).to_pylist() == changes.to_pylist()
-    assert bq.query_arrow(f"SELECT * FROM {PREDICTIONS} WHERE FALSE").num_rows == 0
-    assert staging_tables(bq) == []
-
-
-def test_update_rows_from_arrow_never_changes_a_row_the_guard_excludes(
-    filtered_bq: BigQueryWarehouse,
-) -> None:
-    bq = filtered_bq  # the guard's date range is the partition filter the table requires
-    rows = [full_prediction(n) | {"attribution_method": None} for n in range(4)]
-    rows[1]["attribution_method"] = "stamped"  # stamped since the changes were decided
-    bq.insert_rows(PREDICTIONS, arrow(rows))
-    changes = pa.table(
-        {
-            # Typed by the table, whatever Arrow types they arrive as.
-            "prediction_id": pa.array(["p0", "p0", "p1", "p2", "p3", "p9"], pa.large_string()),
-            "model_expected_mae": pa.array([4] * 6, pa.int64()),
-            "attribution_method": ["replay_verified"] * 6,
-        }
-    )
-    updated = bq.update_rows(
-        PREDICTIONS,
-        changes,
-        ["prediction_id"],
-        only_where="attribution_method IS NULL AND game_date BETWEEN @first AND @last",
-        params={"first": date(2026, 3, 1), "last": date(2026, 3, 3)},
-    )
-    assert updated == 2
-    after = {r["prediction_id"]: r for r in bq.query(EVERY_PREDICTION)}
-    for changed in ("p0", "p2"):
-        expected = rows[int(changed[1:])]
-        assert after[changed] == expected | {
-            "model_expected_mae": 4.0,
-            "attribution_method": "replay_verified",
-        }
-    assert after["p1"] == rows[1]  # the guard no longer holds: not changed
-    assert after["p3"] == rows[3]  # outside the dates
+    assert updated == 1
     assert staging_tables(bq) == []
 
 

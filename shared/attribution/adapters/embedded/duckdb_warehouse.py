@@ -49,6 +49,22 @@ def to_duckdb(sql_text: str) -> tuple[str, ...]:
     return tuple(statements)
 
 
+# DuckDB answers these with the number of rows they changed; BigQuery with no rows.
+_ROW_COUNTING = frozenset(
+    {
+        duckdb.StatementType.INSERT,
+        duckdb.StatementType.UPDATE,
+        duckdb.StatementType.DELETE,
+        duckdb.StatementType.MERGE_INTO,
+    }
+)
+
+
+@lru_cache(maxsize=512)
+def _answers_rows(statement: str) -> bool:
+    return duckdb.extract_statements(statement)[0].type not in _ROW_COUNTING
+
+
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
 
@@ -112,6 +128,8 @@ class DuckDBWarehouse:
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._connection.cursor()
+            # Timestamps read as UTC, as BigQuery gives them, not in the machine's zone.
+            cursor.execute("SET TimeZone = 'UTC'")
             self._local.cursor = cursor
         return cursor
 
@@ -132,7 +150,7 @@ class DuckDBWarehouse:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         cursor, last, used = self._up_to_last(sql, params)
         result = cursor.execute(last, used)
-        if result.description is None:
+        if result.description is None or not _answers_rows(last):
             return []
         names = [d[0] for d in result.description]
         return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
@@ -142,7 +160,9 @@ class DuckDBWarehouse:
         # A relation hands its rows to Arrow directly; an executed statement's result
         # would be copied once more. A statement without a result runs and gives None.
         relation = cursor.sql(last, params=used)
-        return pa.table({}) if relation is None else relation.to_arrow_table()
+        if relation is None or not _answers_rows(last):
+            return pa.table({})
+        return relation.to_arrow_table()
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         with self._write_lock:
@@ -267,13 +287,17 @@ class DuckDBWarehouse:
         columns, data = changes.set_names, changes.data
         assignments = ", ".join(f'"{c}" = changes."{c}"' for c in columns)
         match = " AND ".join(f'"{table}"."{k}" = changes."{k}"' for k in key)
+        keys = ", ".join(f'"{k}"' for k in key)
         guard = _qualified_condition(only_where, table)
         with self._write_lock:
             cursor = self._cursor()
             cursor.register("changes", data)
             try:
+                # One change per key, as on BigQuery (which refuses a target row matched twice).
                 statement = (
-                    f'UPDATE "{table}" SET {assignments} FROM changes WHERE {match} AND ({guard})'
+                    f'UPDATE "{table}" SET {assignments} '
+                    f"FROM (SELECT DISTINCT ON ({keys}) * FROM changes) AS changes "
+                    f"WHERE {match} AND ({guard})"
                 )
                 result = cursor.execute(statement, _used(statement, params)).fetchone()
             finally:
