@@ -1,4 +1,5 @@
-"""Cloud Function: verify a run's attribution; Pub/Sub (scheduled) or HTTP (manual).
+"""Cloud Function: verify a run's attribution: when its batches end (their completions on
+Pub/Sub), on a schedule (Pub/Sub), or by hand (HTTP).
 
 A request naming a system that does not exist is answered "unknown system": HTTP 404, or on
 Pub/Sub acknowledged and kept as a dead letter; no verdict is recorded and nobody is alerted.
@@ -15,6 +16,7 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
+from attribution.batches.completion import parse_batch_completion
 from attribution.bootstrap import app, check_settings
 from attribution.entry_points import keeps_unusable_events
 from attribution.errors import PermanentError
@@ -54,6 +56,22 @@ def on_verification_requested(cloud_event: CloudEvent) -> None:
         _log.info(
             "verdict", extra={"system_id": verdict.system_id, "verdict": verdict.verdict.value}
         )
+
+
+@functions_framework.cloud_event
+@keeps_unusable_events("post_run_verifier")  # an unreadable completion: no retry mends it
+def on_batch_completed(cloud_event: CloudEvent) -> None:
+    completion = parse_batch_completion(parse_pubsub_message(cloud_event).data)
+    outcome = app().post_run_verification().handle(completion)
+    _log.info(
+        "batch completion handled",
+        extra={
+            "batch_id": completion.batch_id,
+            "trigger_id": outcome.trigger_id,
+            "coalesced": outcome.coalesced,
+            "verdicts": [v.verdict.value for v in outcome.verdicts],
+        },
+    )
 
 
 def _request_document(request: flask.Request) -> Any:

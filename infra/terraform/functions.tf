@@ -1,4 +1,4 @@
-# The three gen2 functions, each from its own staged folder (`make stage` first: README.md).
+# The gen2 functions, from the three staged folders (`make stage` first: README.md).
 # Entry points and event types are those of functions/manifest.json; the tests hold them
 # against it and against the code.
 
@@ -27,7 +27,18 @@ resource "google_cloudfunctions2_function" "model_upload" {
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.function["model_upload"].email
-    environment_variables            = local.common_environment
+    # It alerts on a rejected upload or an incomplete card, through the verifier's channels.
+    environment_variables = merge(local.common_environment, local.email_environment)
+
+    dynamic "secret_environment_variables" {
+      for_each = local.alert_secrets
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
   }
 
   # The models bucket's notifications (storage.tf), not a Cloud Storage trigger: on a topic of
@@ -39,6 +50,8 @@ resource "google_cloudfunctions2_function" "model_upload" {
     retry_policy          = "RETRY_POLICY_RETRY"
     service_account_email = google_service_account.function["model_upload"].email
   }
+
+  depends_on = [google_secret_manager_secret_iam_member.model_upload_reads_alert_secret]
 }
 
 resource "google_cloudfunctions2_function" "prediction_batch" {
@@ -106,7 +119,7 @@ resource "google_cloudfunctions2_function" "verifier" {
     environment_variables            = local.verifier_environment
 
     dynamic "secret_environment_variables" {
-      for_each = local.verifier_secrets
+      for_each = local.alert_secrets
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
@@ -134,6 +147,60 @@ resource "google_cloudfunctions2_function" "verifier" {
       error_message = "alert_email_from must be set (or smtp_user be an email address) when smtp_host is."
     }
   }
+
+  depends_on = [google_secret_manager_secret_iam_member.verifier_reads_alert_secret]
+}
+
+# The verifier's post-run entry point (on_batch_completed): each finished batch's completion
+# has its system and day verified at once, completions within VERIFY_COALESCE_SECONDS once.
+# Same folder, same service account and settings as the verifier; the Scheduler's requests
+# stay the safety net for a run that never announced itself.
+resource "google_cloudfunctions2_function" "post_run_verifier" {
+  name        = "${local.function_names.verifier}-post-run"
+  location    = var.region
+  description = "Verify a system's day as soon as its batches finish (their completions on Pub/Sub)."
+
+  build_config {
+    runtime     = var.python_runtime
+    entry_point = "on_batch_completed"
+    source {
+      storage_source {
+        bucket = google_storage_bucket.sources.name
+        object = google_storage_bucket_object.function_source["verifier"].name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = var.functions.verifier.memory
+    max_instance_count               = var.functions.verifier.max_instances
+    min_instance_count               = 0
+    max_instance_request_concurrency = 1
+    timeout_seconds                  = var.functions.verifier.timeout_seconds
+    ingress_settings                 = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.function["verifier"].email
+    environment_variables            = local.verifier_environment
+
+    dynamic "secret_environment_variables" {
+      for_each = local.alert_secrets
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
+  }
+
+  event_trigger {
+    trigger_region        = var.region
+    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
+    pubsub_topic          = google_pubsub_topic.topic["batch_completions"].id
+    retry_policy          = "RETRY_POLICY_RETRY"
+    service_account_email = google_service_account.function["verifier"].email
+  }
+
 
   depends_on = [google_secret_manager_secret_iam_member.verifier_reads_alert_secret]
 }
@@ -171,7 +238,7 @@ resource "google_cloudfunctions2_function" "verifier_http" {
     environment_variables            = local.verifier_environment
 
     dynamic "secret_environment_variables" {
-      for_each = local.verifier_secrets
+      for_each = local.alert_secrets
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id

@@ -174,6 +174,12 @@ resource "google_pubsub_topic_iam_member" "model_upload_announces_cards" {
   member = google_service_account.function["model_upload"].member
 }
 
+resource "google_pubsub_topic_iam_member" "prediction_batch_announces_completions" {
+  topic  = google_pubsub_topic.topic["batch_completions"].name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.function["prediction_batch"].member
+}
+
 # ------------------------------------------------------------------ triggers
 
 locals {
@@ -192,6 +198,15 @@ resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_function" {
   name     = each.value
   role     = "roles/run.invoker"
   member   = google_service_account.function[each.key].member
+}
+
+# The post-run verifier runs as the verifier, whose trigger invokes it.
+resource "google_cloud_run_v2_service_iam_member" "completion_trigger_invokes_post_run_verifier" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.post_run_verifier.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.function["verifier"].member
 }
 
 # verifier_http_invokers refuses allUsers and allAuthenticatedUsers (variables.tf).

@@ -17,6 +17,7 @@ locals {
     prediction_batches    = var.prediction_batches_topic
     model_cards           = var.model_cards_topic
     verification_requests = var.verification_requests_topic
+    batch_completions     = var.batch_completions_topic
   }
 
   # What attribution.config.load_settings reads, the same for every function.
@@ -34,6 +35,7 @@ locals {
     MODEL_CARDS_TOPIC           = google_pubsub_topic.topic["model_cards"].name
     PREDICTION_BATCHES_TOPIC    = google_pubsub_topic.topic["prediction_batches"].name
     VERIFICATION_REQUESTS_TOPIC = google_pubsub_topic.topic["verification_requests"].name
+    BATCH_COMPLETIONS_TOPIC     = google_pubsub_topic.topic["batch_completions"].name
     LOG_LEVEL                   = var.log_level
   }
 
@@ -56,8 +58,9 @@ locals {
     var.verifier_settings,
   )
 
-  # Secret Manager secrets the verifier gets as environment variables (never in state).
-  verifier_secrets = merge(
+  # Secret Manager secrets the alerting functions (verifier, model upload) get as environment
+  # variables (never in state).
+  alert_secrets = merge(
     var.slack_alerts_enabled ? { SLACK_WEBHOOK_URL = google_secret_manager_secret.alert["slack_webhook_url"].secret_id } : {},
     var.smtp_password_enabled ? { SMTP_PASSWORD = google_secret_manager_secret.alert["smtp_password"].secret_id } : {},
   )

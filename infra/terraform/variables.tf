@@ -133,6 +133,12 @@ variable "model_cards_topic" {
   default     = "model-cards"
 }
 
+variable "batch_completions_topic" {
+  description = "Topic the prediction-batch function announces each finished batch on; the post-run verifier is triggered from it (BATCH_COMPLETIONS_TOPIC)."
+  type        = string
+  default     = "batch-completions"
+}
+
 variable "verification_requests_topic" {
   description = "Topic of verification requests (VERIFICATION_REQUESTS_TOPIC)."
   type        = string

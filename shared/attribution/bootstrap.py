@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from attribution.batches.predictor import BatchPredictor
     from attribution.history.backfill import Backfill
     from attribution.model_card.loading import ModelCache
+    from attribution.verification.post_run import PostRunVerification
     from attribution.verification.verifier import Verifier
 
 
@@ -72,6 +73,7 @@ class App:
         """Built once per instance: its model and ledger caches outlive one invocation."""
         if "batch_predictor" not in self._cached:
             from attribution.batches.claims import BatchClaims
+            from attribution.batches.completion import CompletionAnnouncer
             from attribution.batches.predictor import BatchPredictor, PredictionSettings
 
             self._cached["batch_predictor"] = BatchPredictor(
@@ -85,6 +87,11 @@ class App:
                     lease=timedelta(seconds=self.settings.batch_lease_seconds),
                 ),
                 store_for=self.store,
+                completions=CompletionAnnouncer(
+                    self.publisher, self.settings.batch_completions_topic
+                )
+                if self.settings.post_run_verification
+                else None,
                 settings=PredictionSettings(
                     min_edge=self.settings.min_edge,
                     over_probability_threshold=self.settings.over_probability_threshold,
@@ -140,6 +147,19 @@ class App:
             store_for=self.store,
             notifier=self.notifier,
             settings=load_verifier_settings(),
+        )
+
+    def post_run_verification(self) -> PostRunVerification:
+        from attribution.verification.post_run import PostRunVerification
+        from attribution.verification.settings import load_verifier_settings
+
+        # The in-process bus delivers each completion while its batch's caller waits, one
+        # at a time: there is nothing to coalesce, and a wait would stop that caller.
+        synchronous = self.settings.publisher_kind is PublisherKind.INPROCESS
+        return PostRunVerification(
+            warehouse=self.warehouse,
+            verifier=self.verifier(),
+            window_seconds=0.0 if synchronous else load_verifier_settings().coalesce_seconds,
         )
 
     def card_publisher(self) -> Any:

@@ -433,6 +433,17 @@ class Settings(DeclaredSettings):
         "topic verification requests arrive on",
         default="verification-requests",
     )
+    post_run_verification: bool = variable(
+        "POST_RUN_VERIFICATION",
+        "announce each finished batch, so its day is verified at once (off: only the "
+        "scheduled and manual verifications)",
+        default=True,
+    )
+    batch_completions_topic: str = variable(
+        "BATCH_COMPLETIONS_TOPIC",
+        "topic a finished batch is announced on (the post-run verifier listens)",
+        default="batch-completions",
+    )
     alert_channels: AlertChannels = Field(default_factory=AlertChannels, repr=False)
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], Upper] = (
         variable("LOG_LEVEL", "the least severe level logged", default="INFO")
@@ -502,6 +513,7 @@ class Settings(DeclaredSettings):
             "MODEL_CARDS_TOPIC": self.model_cards_topic,
             "PREDICTION_BATCHES_TOPIC": self.prediction_batches_topic,
             "VERIFICATION_REQUESTS_TOPIC": self.verification_requests_topic,
+            "BATCH_COMPLETIONS_TOPIC": self.batch_completions_topic,
             "MODELS_BUCKET": self.models_bucket,
         }.get(env_name)
 

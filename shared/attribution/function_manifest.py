@@ -22,6 +22,12 @@ class FunctionSpec:
     requirements: tuple[str, ...] = ()
     signature: str = "cloudevent"
 
+    @property
+    def folder(self) -> str:
+        """The function folder it is deployed from: its own, or one it shares (another
+        entry point of the same main.py, such as the verifier's post-run trigger)."""
+        return self.source.parent.name
+
 
 @cache
 def functions_dir() -> Path:
@@ -32,16 +38,18 @@ def functions_dir() -> Path:
 def function_specs() -> dict[str, FunctionSpec]:
     folder = functions_dir()
     manifest = json.loads((folder / "manifest.json").read_text())
-    return {
-        name: FunctionSpec(
+    specs = {}
+    for name, entry in manifest.items():
+        shared = entry.get("folder", name)
+        specs[name] = FunctionSpec(
             name=name,
             entry_point=entry["entry_point"],
             event_type=entry["event_type"],
-            source=folder / name / "main.py",
+            source=folder / shared / "main.py",
             topic_env=entry.get("topic_env"),
             notifying_bucket_env=entry.get("notifying_bucket_env"),
-            requirements=tuple(entry.get("requirements", ())),
+            # One folder, one requirements.txt: an entry sharing a folder takes its pins.
+            requirements=tuple(manifest[shared].get("requirements", ())),
             signature=entry.get("signature", "cloudevent"),
         )
-        for name, entry in manifest.items()
-    }
+    return specs

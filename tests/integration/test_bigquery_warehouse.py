@@ -756,6 +756,10 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
         ],
         "upload_rejects_list": [{}],
         "verification_last_runs": [{"system_id": s} for s in (SYSTEM, OTHER)],
+        "verification_trigger": [
+            {"trigger_id": t}
+            for t in [*(r["trigger_id"] for r in world.dump["verification_triggers"]), "0" * 32]
+        ],
         "verify_completeness": per_system_day,
         "verify_coverage": per_system_day + [{"game_date": d, "system_id": None} for d in days],
         "verify_missing_attribution": [

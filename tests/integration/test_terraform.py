@@ -53,6 +53,7 @@ FUNCTION_RESOURCES = {
     "model_upload": "model_upload",
     "prediction_batch": "prediction_batch",
     "verifier": "verifier",
+    "post_run_verifier": "post_run_verifier",
 }
 ENV_NAME = re.compile(r"\b([A-Z][A-Z0-9_]*)\s*=")
 
@@ -189,12 +190,13 @@ def test_function_entry_points_and_event_types_match_the_manifest(
         assert trigger["event_type"] == specs[key].event_type
         assert trigger["retry_policy"] == "RETRY_POLICY_RETRY"
         source = block(block(block(function, "build_config"), "source"), "storage_source")
-        assert f'function_source["{key}"]' in source["object"]
+        assert f'function_source["{specs[key].folder}"]' in source["object"]
         service = block(function, "service_config")
         for setting in ("max_instance_count", "available_memory", "timeout_seconds"):
             assert setting in service, (key, setting)
-        assert f'google_service_account.function["{key}"]' in service["service_account_email"]
-        assert f'google_service_account.function["{key}"]' in trigger["service_account_email"]
+        account = f'google_service_account.function["{specs[key].folder}"]'  # one per folder
+        assert account in service["service_account_email"]
+        assert account in trigger["service_account_email"]
 
 
 def test_the_http_verifier_serves_verify_http_from_the_verifiers_folder(
@@ -221,6 +223,7 @@ def test_topics_are_the_config_defaults_and_the_triggers_use_the_right_ones(
     assert default(terraform, "prediction_batches_topic") == settings.prediction_batches_topic
     assert default(terraform, "model_cards_topic") == settings.model_cards_topic
     assert default(terraform, "verification_requests_topic") == settings.verification_requests_topic
+    assert default(terraform, "batch_completions_topic") == settings.batch_completions_topic
     environment = terraform["locals"]["common_environment"]
     for key, spec in function_specs().items():
         function = resource(terraform, "google_cloudfunctions2_function", FUNCTION_RESOURCES[key])
@@ -247,6 +250,7 @@ def test_every_topic_has_a_dead_letter_topic_and_a_subscription_holding_it(
             "PREDICTION_BATCHES_TOPIC",
             "MODEL_CARDS_TOPIC",
             "VERIFICATION_REQUESTS_TOPIC",
+            "BATCH_COMPLETIONS_TOPIC",
         )
     }
     for rtype, name in (
@@ -337,16 +341,18 @@ def test_every_environment_variable_terraform_sets_is_declared_for_that_function
     assert not unread, f"{resource_name} sets variables its code never reads: {unread}"
 
 
-def test_only_the_verifier_gets_the_alert_secrets(terraform: dict[str, Any]) -> None:
+def test_only_the_functions_that_alert_get_the_alert_secrets(terraform: dict[str, Any]) -> None:
+    """The verifier (verdicts) and the model upload (rejected uploads, incomplete cards)
+    alert; the prediction batch does not, and cannot read the secrets."""
     secrets = {"SLACK_WEBHOOK_URL", "SMTP_PASSWORD"}
-    assert secrets <= environment_set_by_terraform(terraform, "verifier")
-    for name in ("model_upload", "prediction_batch"):
-        assert not secrets & environment_set_by_terraform(terraform, name)
-    binding = resource(
-        terraform, "google_secret_manager_secret_iam_member", "verifier_reads_alert_secret"
-    )
-    assert binding["role"] == "roles/secretmanager.secretAccessor"
-    assert 'google_service_account.function["verifier"]' in binding["member"]
+    for name in ("verifier", "model_upload"):
+        assert secrets <= environment_set_by_terraform(terraform, name)
+        binding = resource(
+            terraform, "google_secret_manager_secret_iam_member", f"{name}_reads_alert_secret"
+        )
+        assert binding["role"] == "roles/secretmanager.secretAccessor"
+        assert f'google_service_account.function["{name}"]' in binding["member"]
+    assert not secrets & environment_set_by_terraform(terraform, "prediction_batch")
 
 
 def test_verifier_settings_take_exactly_the_names_the_verifier_declares(
@@ -1048,6 +1054,9 @@ def expected_grants(module: RootModule) -> set[Grant]:
         grants |= {
             Grant(m, "roles/run.invoker", f"service {http}") for m in v["verifier_http_invokers"]
         }
+    post_run = module.value("google_cloudfunctions2_function", "post_run_verifier")["name"]
+    runs_as = member[ACCESS["post_run_verifier"]["runs_as"]]
+    grants.add(Grant(runs_as, "roles/run.invoker", f"service {post_run}"))
     agents = ACCESS["service_agents"]
     gcs = DATA["google_storage_project_service_account"]["gcs"]["email_address"]
     uploads = v[f"{agents['storage']['publishes']}_topic"]
@@ -1232,7 +1241,8 @@ def test_one_service_account_per_function_invoked_by_its_own_trigger(
     root_module: RootModule,
 ) -> None:
     accounts = root_module.value("google_service_account", "function")
-    assert set(accounts) == set(FUNCTION_RESOURCES) == set(FUNCTIONS_ACCESS)
+    folders = {spec.folder for spec in function_specs().values()}
+    assert set(accounts) == folders == set(FUNCTIONS_ACCESS)
     assert len({a["member"] for a in accounts.values()}) == len(accounts)
     grants = rendered_grants(root_module)
     assert not [g for g in grants if g.role == "roles/eventarc.eventReceiver"]  # Pub/Sub only

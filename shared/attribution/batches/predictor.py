@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from attribution.batches.claims import BatchClaims, Claim
+from attribution.batches.completion import BatchCompletion, CompletionAnnouncer
 from attribution.batches.execution_log import BatchCounts, BatchLog, BatchStatus, log_row
 from attribution.batches.inputs import (
     BatchInput,
@@ -101,8 +102,10 @@ class BatchPredictor:
         store_for: Callable[[str], ObjectStore],
         settings: PredictionSettings,
         claims: BatchClaims | None = None,
+        completions: CompletionAnnouncer | None = None,
     ) -> None:
         self.claims = claims
+        self.completions = completions
         self.warehouse = warehouse
         self.log = BatchLog(warehouse)
         self.registry = registry
@@ -208,6 +211,7 @@ class BatchPredictor:
             error = "the batch has no rows"
         counts = BatchCounts(requested, checked.good, len(rejects))
         self.log.record(self._row(run, status, card, counts, error=error))
+        self._announce(request, status, counts)
         _log.info(
             "batch predicted",
             extra={
@@ -328,8 +332,34 @@ class BatchPredictor:
                 message_id=message.message_id,
             )
         )
+        self._announce(request, BatchStatus.FAILED, BatchCounts(0, 0, 0))
         _log.error("batch failed", extra={"batch_id": request.batch_id, "error": str(exc)})
         return BatchOutcome(request.batch_id, BatchStatus.FAILED, error=str(exc))
+
+    def _announce(self, request: BatchRequest, status: BatchStatus, counts: BatchCounts) -> None:
+        """Tell the post-run verifier the batch ended. The batch is done whatever happens
+        here: an announcement that cannot be published is logged, and the scheduled
+        verification of the day still covers the batch."""
+        if self.completions is None:
+            return
+        completion = BatchCompletion(
+            batch_id=request.batch_id,
+            system_id=request.system_id,
+            game_date=request.game_date,
+            run_mode=request.run_mode.value,
+            status=status.value,
+            rows_requested=counts.requested or 0,
+            rows_written=counts.written or 0,
+            rows_rejected=counts.rejected or 0,
+            finished_at=now_utc(),
+        )
+        try:
+            self.completions.announce(completion)
+        except Exception as exc:
+            _log.error(
+                "batch completion not announced; the scheduled verification will cover it",
+                extra={"batch_id": request.batch_id, "error": f"{type(exc).__name__}: {exc}"},
+            )
 
     def _refuse_message(
         self, message: PubSubMessage, exc: PermanentError, started_at: datetime

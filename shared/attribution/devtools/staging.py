@@ -194,15 +194,18 @@ def write_function(
 
 
 def stage(out: Path, names: Sequence[str] = ()) -> list[StagedFunction]:
-    """Stage the named functions (all of the manifest's when none is named) under ``out``.
+    """Stage the named function folders (all of the manifest's when none is named) under
+    ``out``; an entry point deployed from another function's folder goes with that folder.
 
     Every function is checked before anything is written; the error lists every problem.
     """
-    specs = function_specs()
+    specs = {name: spec for name, spec in function_specs().items() if spec.folder == name}
     wanted = list(names) or sorted(specs)
     unknown = sorted(set(wanted) - set(specs))
     if unknown:
-        raise StagingError(f"not in functions/manifest.json: {', '.join(unknown)}")
+        raise StagingError(
+            f"not a function folder of functions/manifest.json: {', '.join(unknown)}"
+        )
     package = PackageSource.at(package_root())
     plans = [plan_function(specs[name], package) for name in wanted]
     problems = [line for plan in plans for line in plan.report.problems()]

@@ -102,6 +102,11 @@ class VerifierSettings(DeclaredSettings):
         "a batch may use the model active this long before it started",
         default=60.0,
     )
+    coalesce_seconds: Number = variable(
+        "VERIFY_COALESCE_SECONDS",
+        "batches finishing within this window are verified once, at its end",
+        default=10.0,
+    )
     timezone: Annotated[
         str, AfterValidator(_time_zone), Form("an IANA time zone name, e.g. America/New_York")
     ] = variable(
