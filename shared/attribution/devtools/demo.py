@@ -1,58 +1,272 @@
-"""``make demo``: the whole story on the embedded default, from a clean state folder.
+"""``make demo``: the whole story on the embedded default, from a clean state folder, on the
+calendar of its games (``attribution.devtools.story_clock``).
 
-Two models (the seed's old V9 and its Feb 2 retrain) are trained the way teams train them
-(``CatBoostRegressor`` on a DataFrame with the opponent and position as categorical
-columns and a few missing values) with their facts embedded, uploaded, and their cards
-printed; a corrupt upload is refused; the old model is promoted and predicts a few game
-dates, the retrain is promoted and predicts more; an over/under ``CatBoostClassifier``
-system runs beside them on the same slates, two sportsbooks' lines for some players;
-results are loaded; per-day counts show which model produced which predictions.
+An old points model (``CatBoostRegressor``, the opponent and position as categorical columns,
+a few missing values) and an over/under ``CatBoostClassifier`` are trained with their facts
+embedded, uploaded (a corrupt file is refused) and promoted; both systems predict three game
+days, two sportsbooks' lines for some players on the classifier's slates; the retrain is
+trained, uploaded and promoted without a redeploy, and predicts three more (one batch with
+bad rows). Results are loaded and every day verified; then a day written before the ledger,
+without stamping, fails verification until the deploy log's history and the backfill's
+replay prove which model wrote it; the last step asks which model produced which performance.
+
+The story is ``STEPS``, one function a step, in order: a step is added by writing its
+function and putting it in the list. Each command is printed as it can be pasted (with the
+demo's ``--home``, every argument quoted as a shell needs); logs go to a file in the state
+folder and alerts to another (the console channel: the demo alerts nobody), and the last
+line says where.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shlex
 import shutil
 import sys
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Sequence
+from contextlib import redirect_stderr
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TextIO
 
-from attribution.bootstrap import app, use_app
+from attribution.alerts.console_channel import ConsoleNotifier
+from attribution.bootstrap import App, app, build_app, use_app
+from attribution.cli.exit_codes import ExitCode
 from attribution.cli.main import main as cli
+from attribution.config import load_settings
 from attribution.devtools.slates import slate_for
+from attribution.devtools.story_clock import StoryClock
 
-OLD_MODEL = "catboost_v9_2026_02.cbm"
+OLD_MODEL = "catboost_v9_jan_02.cbm"
 RETRAIN = "catboost_v9_feb_02_retrain.cbm"
 SYSTEM = "catboost_v9"
 OVER_UNDER_MODEL = "catboost_ou_v1.cbm"
 OVER_UNDER = "catboost_ou"
 OLD_DAYS = [date(2026, 1, 30), date(2026, 1, 31), date(2026, 2, 1)]
+NEW_DAYS = [date(2026, 2, 2), date(2026, 2, 3), date(2026, 2, 4)]
+# The day before the ledger started, written by the worker that stamped nothing.
+LEGACY_DAY = date(2026, 1, 29)
+LEGACY_WRITTEN_AT = datetime(2026, 1, 29, 17, 38, tzinfo=UTC)
 # Players who also get a second sportsbook's line on the over/under system's slates.
 EXTRA_LINES = 12
-NEW_DAYS = [date(2026, 2, 2), date(2026, 2, 3), date(2026, 2, 4)]
+# A game day's batches run in its morning (10:00 in New York), hours before the games.
+BATCH_TIME = time(15, 0, tzinfo=UTC)
+DEFAULT_HOME = Path(".attribution/demo")
+LOG_FILE = "demo.log"
+ALERTS_FILE = "alerts.txt"
 
 
-def step(title: str) -> None:
-    print(f"\n=== {title} " + "=" * max(0, 72 - len(title)), flush=True)
+def at(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def run(*argv: str) -> int:
-    print(f"$ attribution {' '.join(argv)}", flush=True)
-    code = cli(list(argv))
-    sys.stdout.flush()
-    return code
+@dataclass(frozen=True)
+class Demo:
+    home: Path
+    clock: StoryClock
+
+    def file(self, name: str) -> Path:
+        return self.home / "files" / name
+
+    def run(self, *argv: str | Path, expect: ExitCode = ExitCode.OK) -> None:
+        """Print the command as it can be pasted, run it, and stop the story if it does not
+        end as the story says it does."""
+        command = ["--home", str(self.home), *(str(a) for a in argv)]
+        shown = shlex.join(["attribution", *command])
+        print(f"$ {shown}", flush=True)
+        code = cli(command)
+        if code != expect:
+            raise SystemExit(f"the demo stopped: `{shown}` exited {code}, not {int(expect)}")
+
+    def rows_file(self, name: str, rows: Sequence[dict[str, object]]) -> Path:
+        path = self.file(name)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return path
 
 
-def write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+@dataclass(frozen=True)
+class Step:
+    at: datetime  # when on the story's calendar it begins
+    title: str
+    run: Callable[[Demo], None]
+
+
+def train_first_models(demo: Demo) -> None:
+    print("(each model declares, inside its .cbm file: its system, its training window, when it")
+    print(" was trained, and two figures measured on held-out games: its expected MAE and its")
+    print(" high-edge hit rate, how often its picks 5 or more points from the line were right)")
+    demo.run(
+        "train",
+        "--out",
+        demo.file(OLD_MODEL),
+        "--seed",
+        "1",
+        "--training-start",
+        "2025-10-01",
+        "--training-end",
+        "2025-12-31",
+        "--trained-at",
+        "2026-01-02T09:00:00Z",
+        "--iterations",
+        "40",
+        "--depth",
+        "4",
+        "--rows",
+        "4000",
+    )
+    print("(and an over/under CatBoostClassifier for a second system: labels OVER/UNDER, the")
+    print(" line one of its features; it predicts the probability that the OVER hits, and its")
+    print(" declared hit rate is that of all its picks)")
+    demo.run(
+        "train",
+        "--out",
+        demo.file(OVER_UNDER_MODEL),
+        "--over-under",
+        "--system-id",
+        OVER_UNDER,
+        "--seed",
+        "3",
+        "--training-start",
+        "2025-10-15",
+        "--training-end",
+        "2026-01-25",
+        "--trained-at",
+        "2026-01-27T09:00:00Z",
+        "--iterations",
+        "150",
+    )
+
+
+def start_the_ledger(demo: Demo) -> None:
+    print("(the model-upload function reads each file's card: its facts, taken from the file")
+    print(" itself, with how to call the model; every prediction will carry its model's card)")
+    demo.run("upload", demo.file(OLD_MODEL))
+    demo.run("upload", demo.file(OVER_UNDER_MODEL))
+    print("(a corrupt file is refused before it is uploaded: no card, nothing in the bucket)")
+    corrupt = demo.file("catboost_v9_corrupt.cbm")
+    corrupt.write_bytes(demo.file(OLD_MODEL).read_bytes()[:4096])
+    demo.run("upload", corrupt, expect=ExitCode.USAGE)
+    demo.clock.advance_to(at(2026, 1, 30, 12))
+    print("(the deployment ledger records which model is active for a system, from when)")
+    demo.run("promote", SYSTEM, OLD_MODEL, "--at", "2026-01-30T12:00:00Z", "--by", "demo")
+    demo.run(
+        "promote", OVER_UNDER, OVER_UNDER_MODEL, "--at", "2026-01-30T12:05:00Z", "--by", "demo"
+    )
+
+
+def predict_days(demo: Demo, days: Sequence[date]) -> None:
+    """Each day's morning batches: the points system's slate (the last day's with two bad
+    rows), then the classifier's, with a second sportsbook's line for some players."""
+    for day in days:
+        demo.clock.advance_to(datetime.combine(day, BATCH_TIME))
+        points = slate_for(day).rows
+        if day == NEW_DAYS[-1]:
+            points = [
+                *points[:-2],
+                {**points[-2], "line_value": "n/a"},
+                {**points[-1], "opponent": None},
+            ]
+        two_books = slate_for(day, extra_lines=EXTRA_LINES).rows
+        for system, name, rows in (
+            (SYSTEM, f"props_{day}.jsonl", points),
+            (OVER_UNDER, f"props_{day}_two_books.jsonl", two_books),
+        ):
+            demo.run(
+                "predict",
+                "--system-id",
+                system,
+                "--game-date",
+                day.isoformat(),
+                "--input",
+                demo.rows_file(name, rows),
+            )
+
+
+def old_model_days(demo: Demo) -> None:
+    print("(no model is named: each batch takes the one the ledger has active for its system.")
+    print(" A points model's edge is its predicted points minus the line: OVER at 1 point or")
+    print(" more, UNDER at -1 or less, else no bet, stored as PASS)")
+    predict_days(demo, OLD_DAYS)
+    verified_after_each_batch(OLD_DAYS)
+
+
+def verified_after_each_batch(days: Sequence[date]) -> None:
+    print("(nobody ran `verify`: each batch announced its end on the batch-completions topic,")
+    print(" and the verifier checked that system and day at once; performance waits for the")
+    print(" results)")
+    runs = app().warehouse.query(
+        "SELECT system_id, game_date, verdict, finished_at FROM verification_runs "
+        "WHERE game_date BETWEEN @first AND @last ORDER BY finished_at",
+        {"first": min(days), "last": max(days)},
+    )
+    for run in runs:
+        print(
+            f"  {run['system_id']} {run['game_date']}: {run['verdict']}, verified "
+            f"{run['finished_at']:%Y-%m-%d %H:%M:%S}Z"
+        )
+
+
+def promote_the_retrain(demo: Demo) -> None:
+    demo.run(
+        "train",
+        "--out",
+        demo.file(RETRAIN),
+        "--seed",
+        "2",
+        "--training-start",
+        "2025-11-02",
+        "--training-end",
+        "2026-01-31",
+        "--trained-at",
+        "2026-02-02T10:15:00Z",
+        "--iterations",
+        "300",
+    )
+    demo.clock.advance_to(at(2026, 2, 2, 11))
+    demo.run("upload", demo.file(RETRAIN))
+    demo.clock.advance_to(at(2026, 2, 2, 12))
+    demo.run(
+        "promote",
+        SYSTEM,
+        RETRAIN,
+        "--at",
+        "2026-02-02T12:00:00Z",
+        "--by",
+        "demo",
+        "--note",
+        "Feb 2 retrain",
+    )
+    app().active_models().forget()  # the demo does not wait out the ledger cache's seconds
+
+
+def retrain_days(demo: Demo) -> None:
+    predict_days(demo, NEW_DAYS)
+
+
+def load_results(demo: Demo) -> None:
+    days = OLD_DAYS + NEW_DAYS
+    results = [r for day in days for r in slate_for(day).results]
+    demo.run("results", "--input", demo.rows_file("results.jsonl", results))
+    demo.run(
+        "predictions", "--from", days[0].isoformat(), "--to", days[-1].isoformat(), "--per-day"
+    )
+
+
+def verify_days(demo: Demo) -> None:
+    print("(for each system and day: are its predictions attributed, its batches complete, its")
+    print(" models as the registry has them, none used out of turn; and each model's performance")
+    print(" over all its games through that day, beside what its card declared. An alert goes")
+    print(" out when a system's verdict changes)")
+    days = OLD_DAYS + NEW_DAYS
+    demo.run("verify", "--from", days[0].isoformat(), "--to", days[-1].isoformat())
 
 
 def write_unattributed_day(day: date, model_file: Path, created_at: datetime) -> None:
-    """What the seed's worker did before its attribution deploy: real predictions, no model
-    columns, no execution log. Its input was kept, so replay can prove which model it was."""
+    """What a worker without stamping wrote: real predictions, no model columns, no execution
+    log. Its input was kept, so replay can prove which model it was."""
     import pandas as pd
     from catboost import CatBoostRegressor
 
@@ -83,179 +297,147 @@ def write_unattributed_day(day: date, model_file: Path, created_at: datetime) ->
             }
         )
     app().warehouse.insert_rows("player_prop_predictions", rows)
-    print(f"(a worker without stamping wrote {len(rows)} predictions for {day} at {created_at})")
+    print(f"(on {created_at:%Y-%m-%d at %H:%M}Z a worker that stamps nothing wrote {len(rows)}")
+    print(f" predictions for {day}: no model named on them, no batch logged)")
+
+
+def unattributed_day(demo: Demo) -> None:
+    write_unattributed_day(LEGACY_DAY, demo.file(OLD_MODEL), LEGACY_WRITTEN_AT)
+    legacy_results = slate_for(LEGACY_DAY).results
+    demo.run("results", "--input", demo.rows_file("results_legacy.jsonl", legacy_results))
+    demo.run("verify", "--game-date", LEGACY_DAY.isoformat(), expect=ExitCode.FAILED)
+    print("(verify's exit code was 1, FAIL; 0 is PASS, 3 PARTIAL, 4 UNKNOWN)")
+
+
+def prove_the_history(demo: Demo) -> None:
+    history = demo.file("deploy_history.csv")
+    history.write_text(
+        "system_id,model_file_name,active_from,by,note\n"
+        f"{SYSTEM},{OLD_MODEL},2026-01-09T15:00:00Z,deploy-log,deployed before the ledger\n"
+    )
+    print("(the deploy log says since when the old model ran; the ledger takes that history)")
+    demo.run("ledger", "import", history)
+    demo.run("deployments")
+    print("(the backfill infers each row's model from the ledger, then proves it by running")
+    print(" the candidate models again on the kept input: replay_verified)")
+    demo.run("backfill", "--system-id", SYSTEM, "--dry-run")
+    demo.run("backfill", "--system-id", SYSTEM, "--replay")
+    demo.run("verify", "--game-date", LEGACY_DAY.isoformat())
+    print("(verify's exit code was 0, PASS)")
+
+
+def report_models(demo: Demo) -> None:
+    print("(each model over all its games, first_game to last_game. A points model's card")
+    print(" declares a high-edge hit rate (expected_hit_rate): compare it with")
+    print(" high_edge_hit_rate; hit_rate counts every pick)")
+    demo.run("report", "models", "--system-id", SYSTEM)
+    print("\n(the over/under classifier's card declares the hit rate of every pick: compare")
+    print(" expected_hit_rate with hit_rate; Brier score and log loss, no MAE)")
+    demo.run("report", "models", "--system-id", OVER_UNDER)
+
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        at(2026, 1, 2, 9),
+        "Jan 2 and Jan 27: train two models, their facts inside the .cbm files",
+        train_first_models,
+    ),
+    Step(
+        at(2026, 1, 30, 11),
+        "Jan 30: upload both, refuse a corrupt file, start the ledger",
+        start_the_ledger,
+    ),
+    Step(
+        datetime.combine(OLD_DAYS[0], BATCH_TIME),
+        "Jan 30 to Feb 1: each morning, both systems' batches",
+        old_model_days,
+    ),
+    Step(
+        at(2026, 2, 2, 10, 15),
+        "Feb 2: train, upload and promote the retrain (no redeploy)",
+        promote_the_retrain,
+    ),
+    Step(
+        datetime.combine(NEW_DAYS[0], BATCH_TIME),
+        "Feb 2 to Feb 4: the batches, catboost_v9's by the retrain now",
+        retrain_days,
+    ),
+    Step(
+        at(2026, 2, 5, 13),
+        "Feb 5: the results; per day, the model behind the predictions",
+        load_results,
+    ),
+    Step(
+        at(2026, 2, 5, 14),
+        "Feb 5: verify every game date",
+        verify_days,
+    ),
+    Step(
+        at(2026, 2, 5, 15),
+        "A day before the ledger, Jan 29, written without stamping: FAIL",
+        unattributed_day,
+    ),
+    Step(
+        at(2026, 2, 5, 15, 30),
+        "The deploy log's history, then the backfill: inferred, then proven",
+        prove_the_history,
+    ),
+    Step(
+        at(2026, 2, 5, 16),
+        "Which model produced which performance?",
+        report_models,
+    ),
+)
+
+
+def heading(number: int, title: str) -> None:
+    text = f"{number}. {title}"
+    print(f"\n=== {text} " + "=" * max(0, 72 - len(text)), flush=True)
+
+
+def demo_app(home: Path, log: TextIO, alerts: TextIO) -> App:
+    """One App for the whole story (the CLI and the functions share it), its logs written to
+    ``log`` and its alerts to ``alerts``."""
+    settings = load_settings(
+        {**os.environ, "ATTRIBUTION_HOME": str(home), "ALERT_NOTIFIER": "console"}
+    )
+    with redirect_stderr(log):  # where the log handler the App installs will write
+        built = build_app(settings)
+    return replace(built, notifier=ConsoleNotifier(alerts))
+
+
+def stop_logging_into(log: TextIO) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.StreamHandler) and handler.stream is log:
+            root.removeHandler(handler)
 
 
 def main() -> int:
-    home = Path(os.environ.get("ATTRIBUTION_DEMO_HOME", ".attribution/demo"))
+    home = Path(os.environ.get("ATTRIBUTION_DEMO_HOME") or DEFAULT_HOME)
     shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    os.environ["ATTRIBUTION_HOME"] = str(home)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    work = home / "files"
-    work.mkdir()
-    use_app(None)
-    app()  # one App for the whole story: the CLI and the functions share it
-
-    step("1. Train two models; the facts travel inside the .cbm files")
-    print("(expected MAE and high-edge hit rate are measured on a holdout and declared)")
-    run(
-        "train",
-        "--out",
-        str(work / OLD_MODEL),
-        "--seed",
-        "1",
-        "--training-start",
-        "2025-10-01",
-        "--training-end",
-        "2025-12-31",
-        "--iterations",
-        "40",
-        "--depth",
-        "4",
-        "--rows",
-        "4000",
+    (home / "files").mkdir(parents=True)
+    clock = StoryClock(STEPS[0].at)
+    with (
+        (home / LOG_FILE).open("w", encoding="utf-8") as log,
+        (home / ALERTS_FILE).open("w", encoding="utf-8") as alerts,
+        clock.installed(),
+    ):
+        use_app(demo_app(home, log, alerts))
+        try:
+            demo = Demo(home, clock)
+            for number, step in enumerate(STEPS, 1):
+                clock.advance_to(step.at)
+                heading(number, step.title)
+                step.run(demo)
+        finally:
+            use_app(None)
+            stop_logging_into(log)
+    print(
+        f"\nState kept in {home} (DuckDB: {home / 'warehouse.duckdb'}); logs in "
+        f"{home / LOG_FILE}, and the alerts the console channel sent in {home / ALERTS_FILE}"
     )
-    run(
-        "train",
-        "--out",
-        str(work / RETRAIN),
-        "--seed",
-        "2",
-        "--training-start",
-        "2025-11-02",
-        "--training-end",
-        "2026-01-31",
-        "--trained-at",
-        "2026-02-02T10:15:00Z",
-        "--iterations",
-        "300",
-    )
-
-    print("(and an over/under CatBoostClassifier for a second system: labels OVER/UNDER,")
-    print(" the line one of its features; it predicts the probability that the OVER hits)")
-    run(
-        "train",
-        "--out",
-        str(work / OVER_UNDER_MODEL),
-        "--over-under",
-        "--system-id",
-        OVER_UNDER,
-        "--seed",
-        "3",
-        "--training-start",
-        "2025-10-15",
-        "--training-end",
-        "2026-01-25",
-        "--iterations",
-        "150",
-    )
-
-    step("2. Upload them: the model_upload function extracts and publishes each card")
-    print("(each card says how to call its model: features and their types, nan_mode, and")
-    print(" what it predicts: points, or the OVER's probability)")
-    run("upload", str(work / OLD_MODEL))
-    run("upload", str(work / RETRAIN))
-    run("upload", str(work / OVER_UNDER_MODEL))
-
-    step("3. Upload a corrupt file: a clear error, and the registry stays consistent")
-    corrupt = work / "catboost_v9_corrupt.cbm"
-    corrupt.write_bytes((work / RETRAIN).read_bytes()[:4096])
-    run("upload", str(corrupt))
-    run("cards")
-
-    step("4. Promote the old model and predict three game dates")
-    first_day = datetime.now(UTC) - timedelta(hours=2)
-    run("promote", SYSTEM, OLD_MODEL, "--by", "demo", "--at", first_day.isoformat())
-    for day in OLD_DAYS:
-        slate = slate_for(day)
-        run(
-            "predict",
-            "--system-id",
-            SYSTEM,
-            "--game-date",
-            day.isoformat(),
-            "--input",
-            str(write_jsonl(work / f"props_{day}.jsonl", slate.rows)),
-        )
-
-    step("5. Promote the retrain (no redeploy) and predict three more")
-    run("promote", SYSTEM, RETRAIN, "--by", "demo", "--note", "Feb 2 retrain")
-    app().active_models().forget()  # the demo does not wait out the TTL
-    for day in NEW_DAYS:
-        slate = slate_for(day)
-        rows = slate.rows
-        if day == NEW_DAYS[-1]:
-            rows = [*rows[:-2], {**rows[-2], "line_value": "n/a"}, {**rows[-1], "opponent": None}]
-        run(
-            "predict",
-            "--system-id",
-            SYSTEM,
-            "--game-date",
-            day.isoformat(),
-            "--input",
-            str(write_jsonl(work / f"props_{day}.jsonl", rows)),
-        )
-    run("deployments")
-
-    step("5b. The over/under classifier on the same days, two books' lines for some players")
-    run("promote", OVER_UNDER, OVER_UNDER_MODEL, "--by", "demo", "--at", first_day.isoformat())
-    for day in OLD_DAYS + NEW_DAYS:
-        slate = slate_for(day, extra_lines=EXTRA_LINES)
-        run(
-            "predict",
-            "--system-id",
-            OVER_UNDER,
-            "--game-date",
-            day.isoformat(),
-            "--input",
-            str(write_jsonl(work / f"props_{day}_two_books.jsonl", slate.rows)),
-        )
-
-    step("6. Load results, then per-day counts with the model that produced them")
-    all_results = [r for day in OLD_DAYS + NEW_DAYS for r in slate_for(day).results]
-    run("results", "--input", str(write_jsonl(work / "results.jsonl", all_results)))
-    run(
-        "predictions",
-        "--game-date",
-        OLD_DAYS[0].isoformat(),
-        "--to",
-        NEW_DAYS[-1].isoformat(),
-        "--per-day",
-    )
-
-    step("7. Verify every game date: attribution, completeness, registry, performance")
-    for day in OLD_DAYS + NEW_DAYS:
-        run("verify", "--game-date", day.isoformat())
-
-    step("8. The seed's gap: a worker without stamping writes a day; verify FAILs and alerts")
-    legacy_day = NEW_DAYS[-1] + timedelta(days=1)
-    write_unattributed_day(legacy_day, work / RETRAIN, datetime(2026, 2, 5, 21, 38, tzinfo=UTC))
-    all_results = slate_for(legacy_day).results
-    run("results", "--input", str(write_jsonl(work / "results_legacy.jsonl", all_results)))
-    code = run("verify", "--game-date", legacy_day.isoformat())
-    print(f"(exit code {code}: 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN)")
-
-    step("9. History from the deploy logs, then backfill: inferred, then proven by replay")
-    history = work / "deploy_history.csv"
-    history.write_text(
-        "system_id,model_file_name,active_from,by,note\n"
-        f"{SYSTEM},{OLD_MODEL},2026-01-09T15:00:00Z,deploy-log,Session 80 deploy\n"
-        f"{SYSTEM},{RETRAIN},2026-02-02T22:00:00Z,deploy-log,Session 82 deploy\n"
-    )
-    run("ledger", "import", str(history))
-    run("ledger", "import", str(history))
-    run("backfill", "--system-id", SYSTEM, "--dry-run")
-    run("backfill", "--system-id", SYSTEM, "--replay")
-    run("backfill", "--system-id", SYSTEM, "--replay")
-    code = run("verify", "--game-date", legacy_day.isoformat())
-    print(f"(exit code {code})")
-
-    step("10. Which model produced which performance? (the seed's Priority 3 question)")
-    run("report", "models", "--system-id", SYSTEM)
-    print("\n(the over/under system: hit rate of its picks, Brier score and log loss; no MAE)")
-    run("report", "models", "--system-id", OVER_UNDER)
-    print(f"\nState kept in {home} (DuckDB: {home / 'warehouse.duckdb'})")
+    sys.stdout.flush()
     return 0
 
 

@@ -88,10 +88,10 @@ def coverage(ctx: CheckContext) -> CheckResult:
 def model_distribution(ctx: CheckContext) -> CheckResult:
     rows = ctx.query("verify_model_distribution")
     details = [
-        f"{r['model_file_name'] or '(none)'} {str(r['model_sha256'] or '')[:12]}: "
-        f"{r['predictions']} rows, trained {r['training_start_date']}..{r['training_end_date']}, "
-        + (f"expected MAE {r['expected_mae']}, " if r["expected_mae"] is not None else "")
-        + f"HR {r['expected_hit_rate']}"
+        f"{r['model_file_name']} {str(r['model_sha256'])[:12]}: {r['predictions']} rows, "
+        f"training window {r['training_start_date']}..{r['training_end_date']}"
+        if r["model_sha256"]
+        else f"no model stamped: {r['predictions']} rows"
         for r in rows
     ]
     models = [r for r in rows if r["model_sha256"]]
@@ -271,7 +271,7 @@ def performance(ctx: CheckContext) -> CheckResult:
         return CheckResult(
             "performance",
             Status.INFO,
-            "no graded predictions yet (results not loaded)",
+            "no graded predictions (no results yet, or no prediction names its model)",
             {"models": figures},
             details,
         )
@@ -310,7 +310,7 @@ class _HitRate:
     note: str
 
     def text(self) -> str:
-        return f"{self.rate}% [{self.low:.1f}, {self.high:.1f}] on {self.picks} picks"
+        return f"{self.rate}% on {self.picks} picks (95% interval {self.low:.1f}-{self.high:.1f})"
 
 
 def _hit_rate(ctx: CheckContext, hits: int, picks: int, expected: Any) -> _HitRate:
@@ -336,8 +336,9 @@ def _points_performance(ctx: CheckContext, r: Row) -> _Judged:
     )
     mae = _rounded(r["mae"], 2)
     line = (
-        f"{r['model_file_name']}: MAE {mae} (card {r['expected_mae']}), high-edge HR "
-        f"{high_edge.text()} (card {r['expected_hit_rate']}%){high_edge.note}"
+        f"{r['model_file_name']}, its games through {ctx.game_date}: MAE {mae} (card "
+        f"{r['expected_mae']}), high-edge hit rate {high_edge.text()} (card's high-edge hit "
+        f"rate {r['expected_hit_rate']}%){high_edge.note}"
     )
     reasons = high_edge.reasons
     if _beyond(mae, r["expected_mae"], s.mae_tolerance):
@@ -366,7 +367,8 @@ def _classifier_performance(ctx: CheckContext, r: Row) -> _Judged:
     picks = _hit_rate(ctx, int(r["hits"]), int(r["picks"]), r["expected_hit_rate"])
     brier, log_loss = _rounded(r["brier_score"], 4), _rounded(r["log_loss"], 4)
     line = (
-        f"{r['model_file_name']}: HR {picks.text()} (card {r['expected_hit_rate']}%), "
+        f"{r['model_file_name']}, its games through {ctx.game_date}: hit rate of its picks "
+        f"{picks.text()} (card's {r['expected_hit_rate']}%), "
         f"Brier {brier} (card {expected_brier}), log loss {log_loss} (card "
         f"{expected_log_loss}) on {int(r['scored'])} graded{picks.note}"
     )
@@ -405,7 +407,8 @@ def recommendation_skew(ctx: CheckContext) -> CheckResult:
         "recommendation_skew",
         Status.INFO,
         (f"RED day: {max(over_share, under_share)}% {side}" if red else "balanced")
-        + f" (OVER {over_share}%, UNDER {under_share}%, PASS {counts.get('PASS', 0)})",
+        + f" (OVER {over_share}%, UNDER {under_share}% of the day's {sides} picks; no bet "
+        f"(PASS) on {counts.get('PASS', 0)})",
         {"over": over, "under": under, "pass": counts.get("PASS", 0), "red_day": red},
     )
 

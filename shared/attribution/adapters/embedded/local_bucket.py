@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from attribution.clock import now_utc
 from attribution.errors import PermanentError
 from attribution.logs import get_logger
 from attribution.objects import StoredObject, check_bucket_name, check_object_name
@@ -192,7 +193,7 @@ class LocalBucket:
             "generation": str(time.time_ns()),
             "md5_hex": hashlib.md5(data, usedforsecurity=False).hexdigest(),
             "content_type": content_type,
-            "time_created": datetime.now(UTC).isoformat(),
+            "time_created": now_utc().isoformat(),
             "metadata": dict(metadata or {}),
         }
         _atomic_write(path, data)

@@ -1,0 +1,273 @@
+"""``make demo`` as a person runs it: ``python -m attribution.devtools.demo`` in a terminal
+(stderr on a pseudo-terminal, stdout read as printed), once for the module, then its output
+and the state it leaves read as a newcomer and as the CLI would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from attribution.adapters.embedded.local_bucket import LocalBucket
+from attribution.bootstrap import App, build_app
+from attribution.cli.main import build_parser
+from attribution.clock import now_utc
+from attribution.config import Settings
+from attribution.devtools.demo import (
+    ALERTS_FILE,
+    LOG_FILE,
+    OLD_MODEL,
+    OVER_UNDER,
+    OVER_UNDER_MODEL,
+    RETRAIN,
+    SYSTEM,
+)
+from attribution.devtools.story_clock import StoryClock
+from attribution.verification.report import model_report
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# A log line as the text formatter writes it on a terminal, or as the JSON one writes it.
+LOG_LINE = re.compile(r"^\d{2}:\d{2}:\d{2} (DEBUG|INFO|WARNING|ERROR|CRITICAL) |\"severity\": ")
+VERDICT = re.compile(r"^(\S+) (\d{4}-\d{2}-\d{2}): (PASS|FAIL|PARTIAL|UNKNOWN) \(previous: ")
+POST_RUN = re.compile(r"^  (\S+) (\d{4}-\d{2}-\d{2}): (PASS|FAIL|PARTIAL|UNKNOWN), verified ")
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    home: Path
+    code: int
+    out: str  # stdout, as printed
+    screen: str  # what the terminal (stderr) was sent, escape sequences removed
+
+    @property
+    def commands(self) -> list[str]:
+        return [line[2:] for line in self.out.splitlines() if line.startswith("$ ")]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    home = tmp_path_factory.mktemp("demo") / "home"
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "attribution.devtools.demo"],
+        env={**os.environ, "ATTRIBUTION_DEMO_HOME": str(home), "TERM": "xterm"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal's other end has closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    out, _ = process.communicate(timeout=240)
+    text = ANSI.sub("", screen.decode("utf-8", "replace"))
+    return DemoRun(home, process.returncode, out, text)
+
+
+@pytest.fixture(scope="module")
+def state(demo: DemoRun) -> Iterator[App]:
+    """The state the demo left, as the CLI opens it."""
+    assert demo.code == 0, demo.screen
+    instance = build_app(Settings(home=demo.home))
+    yield instance
+    close = getattr(instance.warehouse, "close", None)
+    if close is not None:
+        close()
+
+
+def test_every_printed_command_parses_with_the_cli_and_names_the_demo_home(
+    demo: DemoRun,
+) -> None:
+    assert demo.code == 0, demo.screen
+    assert len(demo.commands) > 30
+    parser = build_parser()
+    for command in demo.commands:
+        argv = shlex.split(command)
+        assert argv[0] == "attribution", command
+        try:
+            args = parser.parse_args(argv[1:])
+            flags = getattr(args, "date_flags", None)
+            if flags is not None:
+                flags.resolve(args)
+        except SystemExit as exc:
+            pytest.fail(f"`{command}` does not parse (exit {exc.code})")
+        assert args.home == demo.home, command
+        for name in ("input", "file"):
+            path = getattr(args, name, None)
+            if isinstance(path, Path):
+                assert path.is_file(), f"`{command}` names {path}, which the demo did not leave"
+    notes = [c for c in demo.commands if "--note" in c]
+    assert notes and all(shlex.split(c)[shlex.split(c).index("--note") + 1] for c in notes)
+    assert any("'Feb 2 retrain'" in c for c in notes)
+
+
+def test_no_log_line_reaches_the_terminal_and_the_log_file_is_named_once(
+    demo: DemoRun,
+) -> None:
+    output = demo.out + demo.screen
+    assert not [line for line in output.splitlines() if LOG_LINE.search(line)]
+    assert "ALERT" not in output
+    log = demo.home / LOG_FILE
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records and all("severity" in r and "message" in r for r in records)
+    assert any(r["message"].startswith("Attribution FAIL") for r in records)
+    assert "[x] ALERT Attribution FAIL" in (demo.home / ALERTS_FILE).read_text()
+    assert output.count(str(log)) == 1
+    assert output.count(str(demo.home / ALERTS_FILE)) == 1
+    assert demo.out.rstrip().splitlines()[-1].startswith(f"State kept in {demo.home}")
+
+
+def test_the_corrupt_upload_is_refused_in_one_line(demo: DemoRun) -> None:
+    output = demo.out + demo.screen
+    refusals = [line for line in output.splitlines() if "catboost_v9_corrupt.cbm was not" in line]
+    assert len(refusals) == 1, refusals
+    assert refusals[0].startswith("error: ")
+    assert output.count("corrupt_model") == 1
+
+
+def test_the_ledger_and_the_training_times_are_in_the_order_of_the_story(
+    demo: DemoRun, state: App
+) -> None:
+    deployments = sorted(state.ledger.list(), key=lambda d: d["active_from"])
+    assert [(d["system_id"], d["model_file_name"]) for d in deployments] == [
+        (SYSTEM, OLD_MODEL),  # from the deploy log, before the ledger existed
+        (SYSTEM, OLD_MODEL),  # the ledger's first promotion
+        (OVER_UNDER, OVER_UNDER_MODEL),
+        (SYSTEM, RETRAIN),
+    ]
+    assert len({d["active_from"] for d in deployments}) == len(deployments)
+    first_game = {r["model_file_name"]: r["first_game"] for r in model_report(state.warehouse)}
+    first_batch = {
+        row["model_file_name"]: row
+        for row in state.warehouse.query(
+            "SELECT model_file_name, MIN(started_at) AS started_at, MIN(game_date) AS game_date "
+            "FROM prediction_execution_log GROUP BY model_file_name"
+        )
+    }
+    for name in (OLD_MODEL, OVER_UNDER_MODEL, RETRAIN):
+        card = state.registry.resolve(name)
+        assert card.trained_at is not None and card.uploaded_at is not None
+        promoted = [d["active_from"] for d in deployments if d["model_file_name"] == name]
+        assert card.trained_at < min(promoted), name
+        assert card.trained_at < card.uploaded_at, name
+        # Its first batch ran after its promotion, on the day of that batch's games.
+        assert min(promoted) <= first_batch[name]["started_at"], name
+        assert first_batch[name]["started_at"].date() == first_batch[name]["game_date"], name
+        # The first of its games (the report counts the backfilled day) starts that evening.
+        tip_off = datetime.combine(first_game[name], time(23, 0), tzinfo=UTC)
+        assert card.trained_at < tip_off, name
+    old, retrain = (state.registry.resolve(n).trained_at for n in (OLD_MODEL, RETRAIN))
+    assert old is not None and retrain is not None and old < retrain
+
+
+def test_every_game_date_passes_and_the_day_before_the_ledger_fails_until_proven(
+    demo: DemoRun,
+) -> None:
+    verdicts = [m.groups() for m in map(VERDICT.match, demo.out.splitlines()) if m]
+    stamped = verdicts[:-2]
+    assert len(stamped) == 12
+    assert {verdict for _, _, verdict in stamped} == {"PASS"}
+    assert verdicts[-2:] == [(SYSTEM, "2026-01-29", "FAIL"), (SYSTEM, "2026-01-29", "PASS")]
+
+
+def test_the_first_days_are_verified_as_their_batches_finish_before_anyone_asks(
+    demo: DemoRun, state: App
+) -> None:
+    lines = demo.out.splitlines()
+    first_verify = next(
+        i for i, line in enumerate(lines) if line.startswith("$ ") and " verify " in line
+    )
+    post_run = [m.groups() for m in map(POST_RUN.match, lines[:first_verify]) if m]
+    days = ("2026-01-30", "2026-01-31", "2026-02-01")
+    assert sorted(post_run) == sorted(
+        (system, day, "PASS") for system in (SYSTEM, "catboost_ou") for day in days
+    )
+    triggers = state.warehouse.query("SELECT system_id, game_date FROM verification_triggers")
+    assert {(t["system_id"], str(t["game_date"])) for t in triggers} >= {
+        (system, day) for system, day, _ in post_run
+    }  # each verified from its batch's completion
+
+
+def test_every_performance_figure_says_its_window_and_what_it_is_compared_with(
+    demo: DemoRun,
+) -> None:
+    figures = [line.strip() for line in demo.out.splitlines() if "hit rate" in line]
+    graded = [line for line in figures if "picks (95% interval" in line]
+    assert len(graded) == 13  # six days for each system, and the day before the ledger
+    for line in graded:
+        assert re.search(r", its games through \d{4}-\d{2}-\d{2}: ", line), line
+        if "high-edge hit rate" in line:
+            assert re.search(
+                r"high-edge hit rate [\d.]+% on \d+ picks \([^)]*\) "
+                r"\(card's high-edge hit rate [\d.]+%\)",
+                line,
+            ), line
+        else:
+            assert re.search(r"hit rate of its picks [\d.]+% .*\(card's [\d.]+%\)", line), line
+    assert not re.search(r"\bHR\b", demo.out)
+
+
+def test_the_output_uses_no_word_a_newcomer_cannot_know(demo: DemoRun) -> None:
+    output = demo.out + demo.screen
+    for word in ("the seed", "seed's", "V9", "Session 8", "Priority 3", "claim check", "HOME"):
+        assert word not in output, word
+
+
+def test_pass_is_a_verdict_and_a_pick_without_edge_reads_no_bet(demo: DemoRun) -> None:
+    as_recommendation = ("no bet (PASS)", "no bet, stored as PASS")
+    for line in demo.out.splitlines():
+        rest = line
+        for phrase in as_recommendation:
+            rest = rest.replace(phrase, "")
+        if "PASS" in rest:
+            assert (
+                VERDICT.match(line)
+                or POST_RUN.match(line)
+                or line.startswith("(verify's exit code was")
+            ), line
+    assert "no bet (PASS) on " in demo.out
+
+
+# --- the story's clock ---------------------------------------------------------------------
+
+
+def test_the_story_clock_is_the_library_s_and_the_bucket_s_while_installed(tmp_path: Path) -> None:
+    story = StoryClock(datetime(2026, 1, 30, 15, 0, tzinfo=UTC))
+    with story.installed():
+        recorded = now_utc()
+        stored = LocalBucket(tmp_path, "models").write("models/m.cbm", b"bytes")
+        story.advance_to(datetime(2026, 2, 2, 12, 0, tzinfo=UTC))
+        later = now_utc()
+    assert datetime(2026, 1, 30, 15, 0, tzinfo=UTC) <= recorded < later
+    assert stored.time_created is not None and stored.time_created.date() == date(2026, 1, 30)
+    assert later - datetime(2026, 2, 2, 12, 0, tzinfo=UTC) < timedelta(minutes=1)
+    assert abs(now_utc() - datetime.now(UTC)) < timedelta(seconds=5)  # the machine's again
+
+
+def test_the_story_clock_runs_on_and_never_goes_back() -> None:
+    start = datetime(2026, 1, 30, 15, 0, tzinfo=UTC)
+    story = StoryClock(start)
+    first = story.now()
+    story.advance_to(start)  # already past it: the clock goes on from where it is
+    assert first <= story.now()
+    with pytest.raises(ValueError, match="the story goes forward"):
+        story.advance_to(datetime(2026, 1, 29, tzinfo=UTC))
