@@ -357,6 +357,7 @@ def test_serve_starts_its_own_emulators_prints_usage_and_stops_them_all(tmp_path
             assert set(json.loads(response.read())["functions"]) == {
                 "/model_upload",
                 "/prediction_batch",
+                "/post_run_verifier",
                 "/verifier",
                 "/verify",
             }

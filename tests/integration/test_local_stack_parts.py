@@ -123,6 +123,7 @@ def test_the_dispatcher_serves_every_function_and_takes_raw_pubsub_push_bodies(
     assert set(listing["functions"]) == {
         "/model_upload",
         "/prediction_batch",
+        "/post_run_verifier",
         "/verifier",
         "/verify",
     }
