@@ -12,7 +12,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 BIGQUERY_VENV := .venv-bigquery
 BIGQUERY_STAMP := $(BIGQUERY_VENV)/.installed
 
-.PHONY: venv demo serve test lint typecheck unit bench stage security bigquery-server clean
+.PHONY: venv demo serve test lint typecheck unit bench stage security bigquery-server prerequisites clean
 
 venv: $(STAMP)
 
@@ -57,6 +57,34 @@ $(BIGQUERY_STAMP): tests/integration/bigquery_server.py | $(STAMP)
 # Static security scan of infra/terraform (offline); tests/integration/test_security_scan.py too.
 security: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --directory infra/terraform --framework terraform --compact --skip-download
+
+# Prerequisites a package manager can install (README.md, "Prerequisites"), with apt-get
+# (Debian, Ubuntu), and only when missing: a Java runtime for the Pub/Sub emulator, and
+# Python 3.13 for local-bigquery where the package lists have it (Debian 13). The rest is
+# installed by hand; this target names what is still missing and goes on.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+# The Pub/Sub emulator as attribution.devtools.local_stack.emulators finds it.
+PUBSUB_EMULATOR_PACKAGE := google-cloud-cli-pubsub-emulator
+PUBSUB_EMULATOR_LAUNCHER := /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator
+# Where tests/integration/bigquery_server.py looks for a Python 3.13.
+HAS_PYTHON313 = for p in "$${PYTHON313:-}" "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.13*/bin/python python3.13 python3; do \
+	[ -n "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && exit 0; \
+	done; exit 1
+
+prerequisites:
+	@if command -v java >/dev/null 2>&1 || [ -n "$${JAVA_HOME:-}" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  echo "prerequisites: installing Debian's default-jre-headless (the Pub/Sub emulator runs on Java)"; \
+	  $(SUDO) apt-get update -qq && $(APT_INSTALL) default-jre-headless; \
+	else echo "prerequisites: no Java runtime and no apt-get: install a Java runtime by hand"; fi
+	@if ( $(HAS_PYTHON313) ); then :; \
+	elif command -v apt-get >/dev/null 2>&1 && apt-cache show python3.13-venv >/dev/null 2>&1; then \
+	  echo "prerequisites: installing python3.13 and python3.13-venv (local-bigquery runs on Python 3.13)"; \
+	  $(SUDO) apt-get update -qq && $(APT_INSTALL) python3.13 python3.13-venv; \
+	else echo "prerequisites: no Python 3.13 (local-bigquery needs it): \`pyenv install 3.13\`, or set PYTHON313"; fi
+	@[ -x $(PUBSUB_EMULATOR_LAUNCHER) ] || dpkg -s $(PUBSUB_EMULATOR_PACKAGE) >/dev/null 2>&1 || echo "prerequisites: $(PUBSUB_EMULATOR_PACKAGE) is missing: install it by hand from Google's Cloud SDK apt repository"
+	@command -v terraform >/dev/null 2>&1 || [ -x /usr/local/bin/terraform ] || echo "prerequisites: terraform is missing: install it by hand"
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit

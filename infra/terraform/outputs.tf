@@ -62,7 +62,7 @@ output "alert_secrets" {
 output "attach_dead_letter_commands" {
   description = "Shell commands that give the Eventarc subscriptions their dead-letter topics."
   value = join("\n", [
-    for key in ["model_uploads", "prediction_batches", "verification_requests"] : join(" ", [
+    for key in ["model_uploads", "prediction_batches", "verification_requests", "batch_completions"] : join(" ", [
       "for sub in $(gcloud pubsub subscriptions list --project=${var.project_id}",
       "--filter='topic=${google_pubsub_topic.topic[key].id} AND name~eventarc-'",
       "--format='value(name)'); do",

@@ -14,6 +14,12 @@ attributes made up as Google forms them), under the defaults and with every opti
 set of grants must equal what access.json, the written table of what each function needs,
 implies: nothing beyond it, every need met. access.json is in turn held against the code:
 each table it says a function writes or reads is one the function's modules write or query.
+
+Providers: .terraform.lock.hcl locks every provider of required_providers at a version its
+constraints admit, spelled as Terraform spells them (a small constraint checker here, held
+against terraform's own reading), and ``terraform init`` run offline against an empty mirror
+reuses those versions. backend.tf.example is an empty gcs backend that ``init`` accepts
+``bucket`` and ``prefix`` for (it stops at credentials the test makes sure are missing).
 """
 
 from __future__ import annotations
@@ -1454,3 +1460,356 @@ def test_terraform_itself_agrees_with_the_validations(
     assert ("Invalid value for variable" in result.stderr) == refused, result.stderr
     python = json.loads(value) if value.startswith("[") else value
     assert bool(refused_by(variable, python)) == refused
+
+
+# --------------------------------------------------------------------------- provider lock
+
+LOCK_FILE = TERRAFORM_DIR / ".terraform.lock.hcl"
+BACKEND_EXAMPLE = TERRAFORM_DIR / "backend.tf.example"
+REGISTRY = "registry.terraform.io"
+_TERM = re.compile(r"^\s*(~>|>=|<=|!=|=|>|<)?\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$")
+# Terraform's order of two terms on the same version (providerreqs.VersionConstraintsString).
+_OPERATOR_ORDER = {">": 1, ">=": 2, "=": 3, "~>patch": 4, "~>minor": 5, "<=": 6, "<": 7, "!=": 8}
+_HASH = re.compile(r"^(h1:[A-Za-z0-9+/]{43}=|zh:[0-9a-f]{64})$")
+
+
+class Term(NamedTuple):
+    """One term of a version constraint: ``~> 2.4`` is ``Term("~>", (2, 4, None))``."""
+
+    operator: str
+    parts: tuple[int | None, int | None, int | None]
+
+    @property
+    def boundary(self) -> tuple[int, int, int]:
+        """The version with left-out parts as 0 (``>= 6`` is ``>= 6.0.0``), as Terraform has it."""
+        major, minor, patch = (part or 0 for part in self.parts)
+        return major, minor, patch
+
+
+def parse_constraint(text: str) -> list[Term]:
+    """A Terraform version constraint (``">= 6.0, < 8.0"``, ``"~> 2.4"``), term by term."""
+    terms = []
+    for piece in text.split(","):
+        match = _TERM.match(piece)
+        assert match, f"not a version constraint this checker reads: {piece!r} of {text!r}"
+        operator, major, minor, patch = match.groups()
+        parts = (
+            int(major),
+            None if minor is None else int(minor),
+            None if patch is None else int(patch),
+        )
+        terms.append(Term(operator or "=", parts))
+    return terms
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", text)
+    assert match, f"a locked version is a plain release (X.Y.Z), not {text!r}"
+    major, minor, patch = (int(group) for group in match.groups())
+    return major, minor, patch
+
+
+def admits(term: Term, version: tuple[int, int, int]) -> bool:
+    """Whether ``version`` meets ``term``, as Terraform reads constraints."""
+    bound = term.boundary
+    if term.operator == "~>":
+        # ~> 1.2.3 is >= 1.2.3, < 1.3.0; ~> 1.2 (and ~> 1, read as ~> 1.0) is >= 1.2.0, < 2.0.0.
+        patch_only = term.parts[2] is not None
+        upper = (bound[0], bound[1] + 1, 0) if patch_only else (bound[0] + 1, 0, 0)
+        return bound <= version < upper
+    checks = {
+        "=": version == bound,
+        "!=": version != bound,
+        ">": version > bound,
+        ">=": version >= bound,
+        "<": version < bound,
+        "<=": version <= bound,
+    }
+    return checks[term.operator]
+
+
+def satisfies(version: str, constraint: str) -> bool:
+    parsed = parse_version(version)
+    return all(admits(term, parsed) for term in parse_constraint(constraint))
+
+
+def normalized(*constraints: str) -> str:
+    """How the lock file must spell these constraints (Terraform refuses any other spelling):
+    every term once, left-out parts as 0, sorted by version then operator, ``~> X.Y`` with two
+    parts and an exact version with no operator."""
+    terms: set[tuple[tuple[int, int, int], str]] = set()
+    for constraint in constraints:
+        for term in parse_constraint(constraint):
+            kind = term.operator
+            if kind == "~>":
+                kind = "~>patch" if term.parts[2] is not None else "~>minor"
+            terms.add((term.boundary, kind))
+    spelled = []
+    for (major, minor, patch), kind in sorted(terms, key=lambda t: (t[0], _OPERATOR_ORDER[t[1]])):
+        symbol = {"~>patch": "~> ", "~>minor": "~> ", "=": ""}.get(kind, f"{kind} ")
+        number = f"{major}.{minor}" if kind == "~>minor" else f"{major}.{minor}.{patch}"
+        spelled.append(symbol + number)
+    return ", ".join(spelled)
+
+
+def locked_providers() -> dict[str, dict[str, Any]]:
+    """The lock file: source (``hashicorp/google``) => its version, constraints and hashes."""
+    with LOCK_FILE.open() as handle:
+        parsed = _clean(hcl2.load(handle))
+    locked: dict[str, dict[str, Any]] = {}
+    for entry in parsed.get("provider", []):
+        for address, body in entry.items():
+            host, _, source = address.partition("/")
+            assert host == REGISTRY, address
+            assert source not in locked, f"{address} is locked twice"
+            locked[source] = body
+    return locked
+
+
+def required_providers() -> dict[str, tuple[str, list[str]]]:
+    """Local name => (source, the version constraints every module gives it), over the root
+    module and the modules under it, as ``terraform init`` gathers them."""
+    required: dict[str, tuple[str, list[str]]] = {}
+    for path in sorted(TERRAFORM_DIR.glob("**/*.tf")):
+        if ".terraform" in path.relative_to(TERRAFORM_DIR).parts:
+            continue
+        with path.open() as handle:
+            parsed = _clean(hcl2.load(handle))
+        for settings in parsed.get("terraform", []):
+            for providers in settings.get("required_providers", []):
+                for name, requirement in providers.items():
+                    source = requirement.get("source", f"hashicorp/{name}").lower()
+                    known = required.setdefault(name, (source, []))
+                    assert known[0] == source, f"{name} is two providers: {known[0]}, {source}"
+                    if "version" in requirement:
+                        known[1].append(requirement["version"])
+    return required
+
+
+@pytest.mark.parametrize(
+    ("version", "constraint", "admitted"),
+    [
+        ("2.4.0", "~> 2.4", True),
+        ("2.9.17", "~> 2.4", True),
+        ("2.3.9", "~> 2.4", False),
+        ("3.0.0", "~> 2.4", False),
+        ("1.2.9", "~> 1.2.3", True),
+        ("1.3.0", "~> 1.2.3", False),
+        ("6.0.0", ">= 6.0, < 8.0", True),
+        ("7.99.1", ">= 6.0, < 8.0", True),
+        ("5.45.2", ">= 6.0, < 8.0", False),
+        ("8.0.0", ">= 6.0, < 8.0", False),
+        ("7.17.0", "7.17.0", True),
+        ("7.17.1", "= 7.17.0", False),
+        ("7.17.1", "!= 7.17.0", True),
+        ("2.0.0", "> 2", False),
+        ("2.0.0", "<= 2", True),
+    ],
+)
+def test_the_constraint_checker_reads_constraints_as_terraform_does(
+    version: str, constraint: str, admitted: bool
+) -> None:
+    assert satisfies(version, constraint) == admitted
+
+
+@pytest.mark.parametrize(
+    "constraint",
+    [
+        ">= 6.0, < 8.0",
+        "~> 2.4",
+        "~> 7",
+        "~> 1.2.3, >= 1.2",
+        "< 8.0.0, >= 2.18.0, >= 2.18",
+        "= 7.17.0",
+        ">= 3.43.0, >= 4.28.0, 7.7.0, < 8.0.0",
+    ],
+)
+def test_the_lock_spelling_is_terraforms(tmp_path: Path, constraint: str) -> None:
+    """Terraform itself names the spelling it wants when a lock file's constraints differ from
+    it, and reads the lock without complaint when they do not: ``normalized`` agrees."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "versions.tf").write_text(
+        "terraform {\n  required_providers {\n"
+        '    google = { source = "hashicorp/google" }\n  }\n}\n'
+    )
+    (root / ".terraform.lock.hcl").write_text(
+        f'provider "{REGISTRY}/hashicorp/google" {{\n'
+        f'  version     = "7.17.0"\n  constraints = "{constraint}"\n}}\n'
+    )
+    result = _offline_init(root, tmp_path, "-backend=false")
+    said = result.stdout + result.stderr
+    wanted = re.search(r'must be written in normalized form:\s+"([^"]+)"', said)
+    spelled = wanted.group(1) if wanted else constraint
+    assert "Reusing previous version of hashicorp/google" in said or wanted, said
+    assert normalized(constraint) == spelled
+
+
+def test_every_provider_is_locked_at_a_version_its_constraints_admit() -> None:
+    required = required_providers()
+    locked = locked_providers()
+    assert set(locked) == {source for source, _ in required.values()}, (
+        "the lock file and required_providers name different providers: "
+        "run `terraform providers lock` (infra/terraform/README.md)"
+    )
+    for name, (source, constraints) in required.items():
+        entry = locked[source]
+        assert constraints, f"{name} has no version constraint in required_providers"
+        assert entry["constraints"] == normalized(*constraints), (
+            f"{source}: the lock records {entry['constraints']!r}, required_providers says "
+            f"{', '.join(constraints)!r}: run `terraform providers lock` after changing either"
+        )
+        for constraint in constraints:
+            assert satisfies(entry["version"], constraint), (source, entry["version"], constraint)
+
+
+def test_every_lock_entry_carries_the_registrys_hashes() -> None:
+    """``zh:`` hashes (the registry's SHA-256 of each platform's zip) let ``terraform init``
+    check whatever platform it downloads for; ``h1:`` hashes are of unpacked packages."""
+    for source, entry in locked_providers().items():
+        hashes = entry["hashes"]
+        assert all(_HASH.match(value) for value in hashes), (source, hashes)
+        assert hashes == sorted(set(hashes)), (
+            f"{source}: hashes sorted, once each, as Terraform writes them"
+        )
+        assert sum(value.startswith("zh:") for value in hashes) >= 4, (
+            f"{source}: a zh: hash per platform"
+        )
+        assert any(value.startswith("h1:") for value in hashes), source
+
+
+def test_every_resource_type_comes_from_a_required_provider(terraform: dict[str, Any]) -> None:
+    """A resource of a provider nobody declared would be installed unlocked, at any version."""
+    declared = set(required_providers())
+    for kind in ("resource", "data"):
+        for rtype in terraform[kind]:
+            assert rtype.split("_", 1)[0] in declared, (
+                f"{kind} {rtype}: add its provider to versions.tf"
+            )
+
+
+def test_the_lock_and_the_backend_example_are_formatted_as_terraform_writes_them(
+    tmp_path: Path,
+) -> None:
+    text = LOCK_FILE.read_text()
+    assert text.startswith('# This file is maintained automatically by "terraform init".\n')
+    for path in (LOCK_FILE, BACKEND_EXAMPLE):
+        result = subprocess.run(
+            [terraform_binary(), "fmt", "-check", "-"],
+            check=False,
+            input=path.read_text(),
+            capture_output=True,
+            text=True,
+            env=_terraform_env(tmp_path),
+            timeout=120,
+        )
+        assert result.returncode == 0, f"{path.name} is not as `terraform fmt` writes it"
+
+
+def _offline_rc(tmp_path: Path) -> Path:
+    """A CLI configuration with nothing to install providers from: an empty mirror, no registry."""
+    mirror = tmp_path / "empty-mirror"
+    mirror.mkdir(exist_ok=True)
+    config = tmp_path / "offline.tfrc"
+    config.write_text(
+        f'provider_installation {{\n  filesystem_mirror {{\n    path    = "{mirror}"\n'
+        '    include = ["*/*/*"]\n  }\n}\n'
+    )
+    return config
+
+
+def _offline_init(root: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``terraform init`` offline: providers can only come from an empty mirror."""
+    env = _terraform_env(tmp_path) | {"TF_CLI_CONFIG_FILE": str(_offline_rc(tmp_path))}
+    return subprocess.run(
+        [terraform_binary(), "init", "-input=false", "-no-color", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        timeout=120,
+    )
+
+
+def _root_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "terraform"
+    shutil.copytree(
+        TERRAFORM_DIR, root, ignore=shutil.ignore_patterns(".terraform", "backend.tf", "*.tfstate*")
+    )
+    return root
+
+
+def test_terraform_init_takes_the_locked_versions(tmp_path: Path) -> None:
+    """Offline, ``terraform init`` gets as far as installing: it reads the lock, finds each
+    locked version within the configuration's constraints and reuses it, then finds no package
+    (the mirror is empty). A lock it could not read, or would have to change, fails earlier."""
+    root = _root_copy(tmp_path)
+    result = _offline_init(root, tmp_path, "-backend=false")
+    said = result.stdout + result.stderr
+    assert "Invalid provider version constraints" not in said, said
+    assert "does not match configured version constraint" not in said, said
+    for source in locked_providers():
+        assert f"Reusing previous version of {source} from the dependency lock file" in said, said
+    assert (root / LOCK_FILE.name).read_bytes() == LOCK_FILE.read_bytes()
+
+
+# --------------------------------------------------------------------------- optional GCS backend
+
+
+def test_the_backend_example_is_an_empty_gcs_backend() -> None:
+    """Partial configuration: the bucket and prefix come from ``-backend-config`` at init."""
+    parsed = _clean(hcl2.loads(BACKEND_EXAMPLE.read_text()))
+    (settings,) = parsed["terraform"]
+    (backend,) = settings["backend"]
+    assert backend == {"gcs": {}}
+    assert "cp backend.tf.example backend.tf" in BACKEND_EXAMPLE.read_text()
+    ignored = (REPO / ".gitignore").read_text().splitlines()
+    assert "infra/terraform/backend.tf" in ignored, "backend.tf belongs to one deployment"
+
+
+def test_the_gcs_backend_takes_a_bucket_and_a_prefix(tmp_path: Path) -> None:
+    """``terraform init`` with the example as backend.tf accepts ``bucket`` and ``prefix`` and
+    stops at the credentials, which point at a missing file (so nothing is contacted); a key
+    the gcs backend lacks is refused before that."""
+    root = _root_copy(tmp_path)
+    shutil.copy(BACKEND_EXAMPLE, root / "backend.tf")
+    missing = tmp_path / "no-credentials.json"
+    dropped = {
+        "GOOGLE_CREDENTIALS",
+        "GOOGLE_BACKEND_CREDENTIALS",
+        "GOOGLE_OAUTH_ACCESS_TOKEN",
+        "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT",
+        "GOOGLE_BACKEND_IMPERSONATE_SERVICE_ACCOUNT",
+        "NO_PROXY",
+        "no_proxy",
+    }
+    offline = {
+        "GOOGLE_APPLICATION_CREDENTIALS": str(missing),
+        "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
+        "HOME": str(tmp_path),
+        # Anything that still tried the network would meet a closed port.
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+    }
+
+    def init(*config: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in dropped} | offline
+        result = subprocess.run(
+            [terraform_binary(), "init", "-input=false", "-no-color", "-reconfigure"]
+            + [f"-backend-config={item}" for item in config],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env=env | {"TF_CLI_CONFIG_FILE": str(_offline_rc(tmp_path))},
+            timeout=120,
+        )
+        return result.stdout + result.stderr
+
+    said = init("bucket=my-project-tfstate", "prefix=attribution")
+    assert "Initializing the backend" in said, said
+    assert "Invalid backend configuration" not in said, said
+    assert str(missing) in said, said  # it got as far as the credentials
+    refused = init("bukket=my-project-tfstate")
+    assert "Invalid backend configuration argument" in refused, refused
