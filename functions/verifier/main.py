@@ -21,8 +21,9 @@ from attribution.bootstrap import app, check_settings
 from attribution.entry_points import keeps_unusable_events
 from attribution.errors import PermanentError
 from attribution.events import parse_pubsub_message
-from attribution.json_safe import finite_json
+from attribution.json_safe import dumps_finite
 from attribution.logs import get_logger
+from attribution.verification.outcome import verification_document
 from attribution.verification.request import (
     MAX_REQUEST_BYTES,
     decode_request_body,
@@ -95,15 +96,21 @@ def _request_document(request: flask.Request) -> Any:
 
 
 @functions_framework.http
-def verify_http(request: flask.Request) -> tuple[dict[str, Any], int]:
+def verify_http(request: flask.Request) -> flask.Response:
+    """The verdicts as ``attribution --json verify`` prints them, serialised here (not by
+    flask, which writes dates as HTTP dates): dates ISO 8601, non-finite numbers null."""
+    document: dict[str, Any]
     try:
         parsed = parse_verification_request(_request_document(request))
     except PermanentError as exc:
         status = 415 if exc.code == "unsupported_content_type" else 400
-        return {"error": exc.message, "code": exc.code}, status
-    try:
-        verdicts = app().verifier().verify(parsed.game_date, parsed.system_id)
-    except UnknownSystemError as exc:
-        return {"error": exc.message, "code": exc.code}, 404
-    document, _ = finite_json({"verdicts": [v.to_document() for v in verdicts]})
-    return document, 200
+        document = {"error": exc.message, "code": exc.code}
+    else:
+        try:
+            verdicts = app().verifier().verify(parsed.game_date, parsed.system_id)
+            document, status = verification_document(verdicts), 200
+        except UnknownSystemError as exc:
+            document, status = exc.to_document(), 404
+    return flask.Response(
+        dumps_finite(document, sort_keys=True), status=status, mimetype="application/json"
+    )

@@ -124,7 +124,7 @@ def test_card_on_a_bad_file_is_a_clear_error(tmp_path: Path, home: Path, capsys:
     assert "--meta 'oops' is not KEY=VALUE" in err
 
 
-def test_a_corrupt_upload_fails_clearly_and_keeps_the_registry_consistent(
+def test_a_corrupt_upload_is_refused_before_anything_is_written(
     home: Path, models: Any, tmp_path: Path, capsys: Any
 ) -> None:
     good = run_json(capsys, "upload", str(models.old))["card"]
@@ -132,25 +132,20 @@ def test_a_corrupt_upload_fails_clearly_and_keeps_the_registry_consistent(
     corrupt = tmp_path / "catboost_v9_retrain.cbm"
     corrupt.write_bytes(data[: len(data) * 2 // 3])
 
-    code, out, err = run(capsys, "upload", str(corrupt))
-    assert code != 0
-    said = out + err
-    assert "gs://models/models/catboost_v9_retrain.cbm" in said
-    assert "REJECTED" in said
-    assert "truncated" in said
-
-    code, out, _ = run(capsys, "--json", "upload", str(corrupt))
-    assert code != 0
-    assert "truncated" in json.loads(out)["rejected"]
+    for flags in ([], ["--json"]):
+        code, out, err = run(capsys, *flags, "upload", str(corrupt))
+        assert (code, out) == (2, "")
+        assert err.startswith(
+            f"error: {corrupt} was not uploaded: the model-upload function would make no card "
+            "of it: the file is truncated: "
+        ), err
+        assert err.endswith(" (corrupt_model)\n") and len(err.splitlines()) == 1
 
     listed = run_json(capsys, "cards")
     assert [c["card_id"] for c in listed["cards"]] == [good["card_id"]]
-    # Each upload is a new generation, so each is its own recorded rejection.
-    rejects = listed["rejected_uploads"]
-    assert [(r["object_uri"], r["error_code"]) for r in rejects] == [
-        ("gs://models/models/catboost_v9_retrain.cbm", "corrupt_model")
-    ] * 2
-    assert rejects[0]["object_generation"] != rejects[1]["object_generation"]
+    assert listed["rejected_uploads"] == []  # nothing reached the bucket to be rejected
+    stored = sorted(p.name for p in (home / "buckets" / "models" / "models").glob("*"))
+    assert stored == [models.old.name]
     assert len(bus_messages(home)) == 1
     assert len(card_objects(home)) == 1
 
@@ -159,7 +154,6 @@ def test_a_corrupt_upload_fails_clearly_and_keeps_the_registry_consistent(
     fixed = run_json(capsys, "upload", str(corrupt))["card"]
     listed = run_json(capsys, "cards")
     assert {c["card_id"] for c in listed["cards"]} == {good["card_id"], fixed["card_id"]}
-    assert len(listed["rejected_uploads"]) == 2
 
 
 def test_migrate_twice(home: Path, capsys: Any) -> None:

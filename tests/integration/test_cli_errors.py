@@ -436,17 +436,18 @@ def test_a_trained_at_in_the_future_is_refused_on_card_and_upload(
         line,
     ), line
 
-    code, out, _ = run(
+    code, line = refused(
         capsys, "upload", str(models.factless), "--meta", "trained_at=2099-01-01T00:00:00Z"
     )
     assert code == 2
     assert re.fullmatch(
-        r"uploaded gs://models/models/factless\.cbm, but it was REJECTED: gs://models/models/"
-        rf"factless\.cbm: trained_at 2099-01-01T00:00:00Z is in the future \(now {NOW}; 10 "
-        r"minutes of clock skew allowed\) \(trained_at from object metadata\)\n",
-        out,
-    ), out
-    assert objects_under(home, "cards") == []
+        rf"error: {re.escape(str(models.factless))} was not uploaded: the model-upload "
+        rf"function would make no card of it: trained_at 2099-01-01T00:00:00Z is in the future "
+        rf"\(now {NOW}; 10 minutes of clock skew allowed\) \(trained_at from object metadata\) "
+        r"\(bad_metadata\)",
+        line,
+    ), line
+    assert objects_under(home, "models") == objects_under(home, "cards") == []
 
 
 def test_a_trained_at_before_the_training_window_ends_is_refused(
@@ -508,6 +509,37 @@ def test_upload_refuses_a_name_that_would_make_no_card(
         "error: object name 'models/a/../b.cbm' would escape the bucket folder "
         "(unsafe_object_name)",
     )
+    assert objects_under(home, "models") == []
+
+
+# The bucket's trigger runs the function in another process: an upload waits for its card.
+ELSEWHERE = {"PUBLISHER": "pubsub", "GCP_PROJECT": "local"}
+
+
+def test_an_upload_that_cannot_become_a_card_is_refused_at_once(tmp_path: Path) -> None:
+    home = tmp_path / "own-home"
+    text = tmp_path / "x.cbm"
+    text.write_text("these are my notes, not a model\n")
+    notes = tmp_path / "model.txt"
+    notes.write_text("not a model either\n")
+    cases = [
+        (
+            text,
+            f"error: {text} was not uploaded: the model-upload function would make no card of "
+            "it: the file is not a CatBoost binary model (.cbm) (not_catboost)\n",
+        ),
+        (
+            notes,
+            "error: 'model.txt' does not end in .cbm, so the model-upload function would ignore "
+            "it and make no card: upload a CatBoost .cbm, or pass --name NAME.cbm "
+            "(not_a_model_name)\n",
+        ),
+    ]
+    for path, message in cases:
+        started = time.monotonic()
+        code, out, err = script(home, "upload", str(path), env=ELSEWHERE)  # --wait: 60 s
+        assert (code, out, err) == (ExitCode.USAGE, "", message)
+        assert time.monotonic() - started < 30  # not the wait for a card that never comes
     assert objects_under(home, "models") == []
 
 

@@ -11,9 +11,12 @@ import math
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from attribution.errors import PermanentError
 from attribution.limits import check_game_date
+
+T = TypeVar("T")
 
 
 def iso_date(text: str) -> date:
@@ -71,6 +74,19 @@ def number(low: float | None = None, high: float | None = None) -> Callable[[str
 
     parse.__name__ = "number"
     return parse
+
+
+def choice_of(parse: Callable[[str], T]) -> Callable[[str], T | str]:
+    """For a flag with ``choices``: what ``parse`` makes of the text (any case, its aliases),
+    or the text as given when it refuses it, for argparse to refuse naming the choices."""
+
+    def convert(text: str) -> T | str:
+        try:
+            return parse(text)
+        except PermanentError:
+            return text
+
+    return convert
 
 
 def read_input(path: Path, *, what: str = "input file") -> bytes:

@@ -19,8 +19,9 @@ from attribution.batches.request import (
 )
 from attribution.batches.rows import format_of, parse_jsonl, read_rows
 from attribution.bootstrap import App
-from attribution.cli.arguments import game_date, iso_date, read_input
+from attribution.cli.arguments import choice_of, game_date, read_input
 from attribution.cli.exit_codes import ExitCode
+from attribution.cli.game_dates import GameDates, add_game_dates
 from attribution.cli.output import print_json, print_table
 from attribution.cli.progress import progress_bar
 from attribution.cli.waiting import Pending, add_wait_argument, await_function, report_pending
@@ -37,22 +38,30 @@ INLINE_LIMIT_BYTES = PUBSUB_MAX_MESSAGE_BYTES // 2
 
 def add_parsers(sub: Any) -> None:
     promote = sub.add_parser("promote", help="make a model the active one for a system")
-    promote.add_argument("system_id")
+    promote.add_argument("system_id", help="the system whose active model it becomes")
     promote.add_argument("model_ref", help="card id, model sha256 (or 8+ char prefix), file name")
     promote.add_argument("--at", help="RFC 3339 instant it becomes active (default: now)")
-    promote.add_argument("--by", help="who promoted it")
-    promote.add_argument("--note")
+    promote.add_argument("--by", help="who promoted it (kept in the ledger)")
+    promote.add_argument("--note", help="why (kept in the ledger)")
     promote.set_defaults(handler=cmd_promote)
 
     deployments = sub.add_parser("deployments", help="the deployment ledger")
-    deployments.add_argument("--system-id")
+    deployments.add_argument("--system-id", help="only this system's promotions")
     deployments.set_defaults(handler=cmd_deployments)
 
     predict = sub.add_parser("predict", help="publish a prediction batch for a file of rows")
-    predict.add_argument("--system-id", required=True)
-    predict.add_argument("--game-date", required=True, type=game_date)
+    predict.add_argument("--system-id", required=True, help="the system the batch predicts for")
+    predict.add_argument(
+        "--game-date", required=True, type=game_date, metavar="D", help="the day the games are on"
+    )
     predict.add_argument("--input", required=True, type=Path, help="JSONL, CSV or Parquet")
-    predict.add_argument("--run-mode", default="OVERNIGHT")
+    predict.add_argument(
+        "--run-mode",
+        type=choice_of(RunMode.parse),
+        choices=[mode.value for mode in RunMode],
+        default=RunMode.OVERNIGHT.value,
+        help="which run this is (default %(default)s; any case, - for _)",
+    )
     predict.add_argument("--batch-id", help="default: derived from system, date, mode, file")
     predict.add_argument("--model", help="pin a model by sha256 or file name")
     add_wait_argument(predict, "the batch's execution log row")
@@ -62,11 +71,19 @@ def add_parsers(sub: Any) -> None:
     results.add_argument("--input", required=True, type=Path, help="JSONL, CSV or Parquet")
     results.set_defaults(handler=cmd_results)
 
-    predictions = sub.add_parser("predictions", help="predictions for a game date")
-    predictions.add_argument("--game-date", required=True, type=game_date)
-    predictions.add_argument("--system-id")
-    predictions.add_argument("--per-day", action="store_true", help="counts per day and model")
-    predictions.add_argument("--to", type=iso_date, help="last date with --per-day")
+    predictions = sub.add_parser(
+        "predictions",
+        help="predictions for a game date or a range of them",
+        description="What was predicted, by which model: for one day (--game-date) or every "
+        "day of a range (--from/--to); --per-day counts them per day and model instead.",
+    )
+    add_game_dates(predictions, what="show the predictions", required=True)
+    predictions.add_argument("--system-id", help="only this system's predictions")
+    predictions.add_argument(
+        "--per-day",
+        action="store_true",
+        help="counts per day and model file instead of each prediction",
+    )
     predictions.add_argument(
         "--columns",
         metavar="A,B,...",
@@ -158,7 +175,7 @@ def _batch_summary(batch_id: str, log: Row) -> str:
 def cmd_predict(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
     fmt = format_of(args.input.name)
-    run_mode = RunMode.parse(args.run_mode)
+    run_mode: RunMode = args.run_mode
     check_system_id(args.system_id, field="--system-id")
     if args.batch_id is not None:
         check_batch_id(args.batch_id, field="--batch-id")
@@ -287,25 +304,39 @@ def _columns(text: str | None, default: tuple[str, ...], valid: list[str]) -> li
 
 def cmd_predictions(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
+    dates: GameDates = args.dates
     if args.per_day:
         columns = _columns(args.columns, PER_DAY_COLUMNS, list(PER_DAY_COLUMNS))
-        rows = app.warehouse.query(
-            sql("predictions_per_day"),
-            {
-                "from_date": args.game_date,
-                "to_date": args.to or args.game_date,
-                "system_id": args.system_id,
-            },
-        )
+        rows = _per_day(app, dates, args.system_id)
     else:
         valid = table_spec("player_prop_predictions").column_names
         columns = _columns(args.columns, PREDICTION_COLUMNS, valid)
-        rows = app.warehouse.query(
-            sql("predictions_for_date"),
-            {"game_date": args.game_date, "system_id": args.system_id},
-        )
+        rows = _predictions(app, dates, args.system_id)
     if args.json:
         print_json([{c: row.get(c) for c in columns} for row in rows] if args.columns else rows)
     else:
         print_table(rows, columns)
     return ExitCode.OK
+
+
+def _per_day(app: App, dates: GameDates, system_id: str | None) -> list[Row]:
+    return app.warehouse.query(
+        sql("predictions_per_day"),
+        {"from_date": dates.first, "to_date": dates.last, "system_id": system_id},
+    )
+
+
+def _predictions(app: App, dates: GameDates, system_id: str | None) -> list[Row]:
+    """Every prediction of the days, day by day; over a range, only the days that have any
+    are asked for."""
+    days = (
+        [dates.first]
+        if dates.first == dates.last
+        else sorted({row["game_date"] for row in _per_day(app, dates, system_id)})
+    )
+    rows: list[Row] = []
+    for day in days:
+        rows += app.warehouse.query(
+            sql("predictions_for_date"), {"game_date": day, "system_id": system_id}
+        )
+    return rows

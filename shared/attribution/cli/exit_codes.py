@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     TRY_AGAIN = 75  # EX_TEMPFAIL
     CONFIG = 78  # EX_CONFIG
     INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader left
 
 
 MEANINGS: dict[ExitCode, str] = {
@@ -42,6 +43,8 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.CONFIG: "a setting is wrong: an environment variable (named), or no Google "
     "credentials",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.BROKEN_PIPE: "the output's reader stopped reading (`| head`); the rest was not "
+    "written",
 }
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from attribution.batches.rows import format_of, read_rows
 from attribution.bootstrap import App
-from attribution.cli.arguments import iso_date, read_input
+from attribution.cli.arguments import read_input
 from attribution.cli.exit_codes import ExitCode
+from attribution.cli.game_dates import add_game_dates
 from attribution.cli.output import print_json, print_table
 from attribution.cli.progress import progress_bar
 from attribution.history.ledger_import import import_ledger
@@ -21,13 +22,16 @@ def add_parsers(sub: Any) -> None:
     imports = actions.add_parser(
         "import", help="import past promotions (CSV or JSONL: system_id, model, active_from)"
     )
-    imports.add_argument("file", type=Path)
+    imports.add_argument(
+        "file",
+        type=Path,
+        help="CSV or JSONL: system_id, model_file_name or model_sha256, active_from, by, note",
+    )
     imports.set_defaults(handler=cmd_ledger_import)
 
     backfill = sub.add_parser("backfill", help="attribute predictions written before stamping")
-    backfill.add_argument("--system-id")
-    backfill.add_argument("--from", dest="from_date", type=iso_date)
-    backfill.add_argument("--to", dest="to_date", type=iso_date)
+    backfill.add_argument("--system-id", help="only this system's predictions")
+    add_game_dates(backfill, what="attribute the predictions", required=False, open_ended=True)
     backfill.add_argument("--replay", action="store_true", help="prove by re-running models")
     backfill.add_argument("--dry-run", action="store_true", help="change nothing")
     backfill.set_defaults(handler=cmd_backfill)
@@ -53,8 +57,8 @@ def cmd_backfill(app: App | None, args: argparse.Namespace) -> int:
     with progress_bar("backfill", unit="rows") as rows_done:
         summary = app.backfill().run(
             system_id=args.system_id,
-            from_date=args.from_date,
-            to_date=args.to_date,
+            from_date=args.dates.first,
+            to_date=args.dates.last,
             replay=args.replay,
             dry_run=args.dry_run,
             progress=rows_done,

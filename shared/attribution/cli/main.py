@@ -3,12 +3,14 @@
 Every failure ends in one line on stderr, ``error: <what is wrong and what to do> (<code>)``,
 and an exit code from ``attribution.cli.exit_codes`` (listed by ``attribution --help``). A
 traceback means a bug. The global flags (``--home``, ``--json``) go before or after the
-command.
+command. Output whose reader stops reading (``| head``) ends quietly, exit 141 as a shell
+reports a writer SIGPIPE stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
@@ -25,6 +27,7 @@ from attribution.cli import (
     warehouse_commands,
 )
 from attribution.cli.exit_codes import ExitCode, epilog
+from attribution.cli.game_dates import resolve_game_dates
 from attribution.errors import (
     BackendUnavailableError,
     PermanentError,
@@ -34,6 +37,7 @@ from attribution.errors import (
 
 # serve builds its own App, once it has started the emulators it points at.
 _NEEDS_NO_APP = {"train", "serve"}
+DISTRIBUTION = "model-attribution"  # pyproject.toml's project name
 
 
 def _add_global_flags(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
@@ -72,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_global_flags(parser, on_command=False)
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
     model_commands.add_parsers(sub)
     warehouse_commands.add_parsers(sub)
@@ -82,15 +89,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "(not installed)"
+
+
 def fail(message: str, code: str, exit_code: ExitCode) -> int:
     print(f"error: {message} ({code})", file=sys.stderr)
     return int(exit_code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a reader that has gone is found here, not in the flush at exit
+    except BrokenPipeError:
+        return _reader_gone()
+    return code
+
+
+def _reader_gone() -> int:
+    """stdout's reader stopped reading (``| head``): the rest of the output goes nowhere,
+    and neither this nor the flush at exit says so, as Python's documentation recommends
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return int(ExitCode.BROKEN_PIPE)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        resolve_game_dates(args)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
         return exc.code if isinstance(exc.code, int) else int(ExitCode.USAGE)
     if args.home:
@@ -110,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:  # stdout's reader left: no file problem, main() ends quietly
+        raise
     except OSError as exc:  # the state folder or an output file: not writable, full, ...
         return fail(_file_problem(exc), "file_error", ExitCode.IO_ERROR)
     except Exception as exc:

@@ -37,10 +37,25 @@ from attribution.objects import StoredObject, check_object_name
 
 def add_parsers(sub: Any) -> None:
     train = sub.add_parser("train", help="train a CatBoost model on synthetic NBA-like data")
-    train.add_argument("--out", required=True, type=Path)
-    train.add_argument("--system-id", default="catboost_v9")
-    train.add_argument("--training-start", type=iso_date, default=date(2025, 11, 2))
-    train.add_argument("--training-end", type=iso_date, default=date(2026, 1, 31))
+    train.add_argument("--out", required=True, type=Path, help="the .cbm file to write")
+    train.add_argument(
+        "--system-id", default="catboost_v9", help="declared system (default %(default)s)"
+    )
+    train.add_argument(
+        "--training-start",
+        type=iso_date,
+        default=date(2025, 11, 2),
+        metavar="D",
+        help="first day of the training window the model declares, not a game date "
+        "(default %(default)s)",
+    )
+    train.add_argument(
+        "--training-end",
+        type=iso_date,
+        default=date(2026, 1, 31),
+        metavar="D",
+        help="last day of the training window the model declares (default %(default)s)",
+    )
     train.add_argument(
         "--expected-mae", type=number(0), help="declared MAE (default: measured on a holdout)"
     )
@@ -50,10 +65,22 @@ def add_parsers(sub: Any) -> None:
         help="declared high-edge hit rate, percent (default: measured on a holdout)",
     )
     train.add_argument("--trained-at", default=None, help="RFC 3339; default: CatBoost's own")
-    train.add_argument("--seed", type=whole_number(0), default=0)
-    train.add_argument("--rows", type=whole_number(2), default=20_000, help="training rows")
-    train.add_argument("--iterations", type=whole_number(1), default=300, help="trees")
-    train.add_argument("--depth", type=whole_number(1, 16), default=6)
+    train.add_argument(
+        "--seed",
+        type=whole_number(0),
+        default=0,
+        help="of the synthetic data and of CatBoost: the same seed, the same model "
+        "(default %(default)s)",
+    )
+    train.add_argument(
+        "--rows", type=whole_number(2), default=20_000, help="training rows (default %(default)s)"
+    )
+    train.add_argument(
+        "--iterations", type=whole_number(1), default=300, help="trees (default %(default)s)"
+    )
+    train.add_argument(
+        "--depth", type=whole_number(1, 16), default=6, help="tree depth (default %(default)s)"
+    )
     train.add_argument(
         "--loss",
         default="RMSE",
@@ -75,7 +102,7 @@ def add_parsers(sub: Any) -> None:
     train.set_defaults(handler=cmd_train)
 
     upload = sub.add_parser("upload", help="upload a .cbm into the models bucket")
-    upload.add_argument("file", type=Path)
+    upload.add_argument("file", type=Path, help="the CatBoost model (.cbm) to upload")
     upload.add_argument("--name", help="object file name (default: the file's name)")
     upload.add_argument(
         "--meta", action="append", default=[], metavar="KEY=VALUE", help="custom object metadata"
@@ -84,12 +111,18 @@ def add_parsers(sub: Any) -> None:
     upload.set_defaults(handler=cmd_upload)
 
     card = sub.add_parser("card", help="extract and print a model's card; publish nothing")
-    card.add_argument("file", type=Path)
-    card.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
+    card.add_argument("file", type=Path, help="the CatBoost model (.cbm)")
+    card.add_argument(
+        "--meta",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="custom object metadata, as an upload would carry it",
+    )
     card.set_defaults(handler=cmd_card)
 
     cards = sub.add_parser("cards", help="the card registry, rejected uploads included")
-    cards.add_argument("--system-id")
+    cards.add_argument("--system-id", help="only this system's cards")
     cards.set_defaults(handler=cmd_cards)
     actions = cards.add_subparsers(dest="cards_action", metavar="{show}")
     show = actions.add_parser("show", help="one registered card, in full")
@@ -208,6 +241,8 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
     name = _model_object_name(app, args)
     metadata = _meta(args.meta)
     data = read_input(args.file, what="model file")
+    target = StoredObject(bucket=app.models.bucket, name=name, metadata=metadata)
+    _refuse_what_makes_no_card(app, args.file, data, target)
     stored = app.models.write(name, data, metadata=metadata)
     digest = _sha256(data)
     if runs_in_process(app.settings):
@@ -249,6 +284,21 @@ def cmd_upload(app: App | None, args: argparse.Namespace) -> int:
     else:
         print(f"uploaded {stored.uri}, but it was REJECTED: {reason}")
     return ExitCode.USAGE
+
+
+def _refuse_what_makes_no_card(app: App, path: Path, data: bytes, target: StoredObject) -> None:
+    """Before anything is written: the extraction the model-upload function will run on
+    ``target``; a file it would make no card of (not a CatBoost model, corrupt, implausible
+    facts) is refused now with its reason, instead of uploaded to be rejected elsewhere."""
+    try:
+        extract_card(data, target, max_bytes=app.settings.max_model_bytes)
+    except PermanentError as exc:
+        reason = exc.message.removeprefix(f"{target.uri}: ")
+        raise PermanentError(
+            exc.code,
+            f"{path} was not uploaded: the model-upload function would make no card of it: "
+            f"{reason}",
+        ) from None
 
 
 def _upload_outcome(

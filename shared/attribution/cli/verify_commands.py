@@ -8,10 +8,16 @@ import sys
 from typing import Any
 
 from attribution.bootstrap import App
-from attribution.cli.arguments import game_date, iso_date, number
+from attribution.cli.arguments import number
 from attribution.cli.exit_codes import ExitCode
+from attribution.cli.game_dates import add_game_dates
 from attribution.cli.output import print_json, print_table
-from attribution.verification.outcome import Status, overall
+from attribution.verification.outcome import (
+    Status,
+    SystemVerdict,
+    overall,
+    verification_document,
+)
 from attribution.verification.report import model_report
 from attribution.verification.verifier import UnknownSystemError
 
@@ -31,44 +37,48 @@ VERIFY_EXIT_CODES = f"""exit codes:
       deployment, prediction or logged batch); nothing is recorded, no alert is sent
   {ExitCode.TRY_AGAIN:<3} a backend failed for now: try again
 (`attribution --help` lists every exit code.)"""
+MAX_VERIFY_DAYS = 366  # a season and more; a mistyped year would record and alert on thousands
 _MARK = {"PASS": "ok  ", "PARTIAL": "part", "FAIL": "FAIL", "UNKNOWN": "????", "INFO": "info"}
 
 
 def add_parsers(sub: Any) -> None:
     verify = sub.add_parser(
         "verify",
-        help="check a game date's attribution; alert on change",
-        description="Check a game date's attribution for one system or every system that "
-        "predicted that day; record the verdict and alert when it changes.",
+        help="check the attribution of a game date or a range of them; alert on change",
+        description="Check a game date's attribution, or every day's of a range, for one\n"
+        "system or every system that predicted that day; record each verdict and alert\n"
+        "when it changes. The exit code is the worst verdict's.",
         epilog=VERIFY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    verify.add_argument("--game-date", required=True, type=game_date)
-    verify.add_argument("--system-id")
+    add_game_dates(verify, what="verify the attribution", required=True, max_days=MAX_VERIFY_DAYS)
+    verify.add_argument("--system-id", help="only this system (default: every system that day)")
     verify.set_defaults(handler=cmd_verify)
 
     report = sub.add_parser("report", help="reports")
     kinds = report.add_subparsers(dest="report", required=True)
     models = kinds.add_parser("models", help="per model file: hit rate, MAE, versus its card")
-    models.add_argument("--system-id")
-    models.add_argument("--from", dest="from_date", type=iso_date)
-    models.add_argument("--to", dest="to_date", type=iso_date)
+    models.add_argument("--system-id", help="only this system's models")
+    add_game_dates(models, what="grade the games", required=False, open_ended=True)
     models.add_argument("--min-edge", type=number(0), default=5.0, help="high-edge threshold")
     models.set_defaults(handler=cmd_report_models)
 
 
 def cmd_verify(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
+    verifier = app.verifier()
+    verdicts: list[SystemVerdict] = []
     try:
-        verdicts = app.verifier().verify(args.game_date, args.system_id)
-    except UnknownSystemError as exc:
+        for day in args.dates.days():
+            verdicts += verifier.verify(day, args.system_id)
+    except UnknownSystemError as exc:  # on the first day, before anything is recorded
         if args.json:
-            print_json({"error": exc.message, "code": exc.code, "system_id": exc.system_id})
+            print_json(exc.to_document())
         else:
             print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
         return ExitCode.UNKNOWN_SYSTEM
     if args.json:
-        print_json([v.to_document() for v in verdicts])
+        print_json(verification_document(verdicts))
     else:
         for v in verdicts:
             previous = v.previous_verdict.value if v.previous_verdict else "none"
@@ -90,8 +100,8 @@ def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
     rows = model_report(
         app.warehouse,
         system_id=args.system_id,
-        from_date=args.from_date,
-        to_date=args.to_date,
+        from_date=args.dates.first,
+        to_date=args.dates.last,
         min_edge=args.min_edge,
     )
     if args.json:

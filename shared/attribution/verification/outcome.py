@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -118,3 +118,9 @@ class SystemVerdict:
             "alerted": self.alerted,
             "checks": [c.to_document() for c in self.checks],
         }
+
+
+def verification_document(verdicts: Sequence[SystemVerdict]) -> dict[str, Any]:
+    """What a verification answers, the same on the command line (``--json``) and over HTTP:
+    every verdict, in the order they were reached."""
+    return {"verdicts": [v.to_document() for v in verdicts]}

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from attribution.clock import now_utc
 from attribution.errors import PermanentError
@@ -39,6 +40,10 @@ class UnknownSystemError(PermanentError):
             f"has this system_id (systems with cards or deployments: {listed})",
         )
         self.system_id = system_id
+
+    def to_document(self) -> dict[str, Any]:
+        """The answer to the request, the same on the command line and over HTTP."""
+        return {"error": self.message, "code": self.code, "system_id": self.system_id}
 
 
 Check = Callable[[checks.CheckContext], CheckResult | list[CheckResult]]

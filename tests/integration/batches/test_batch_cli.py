@@ -183,7 +183,7 @@ def test_results_and_predictions_per_day(
     assert code == 0 and lines[0].split()[:3] == ["game_date", "system_id", "player_lookup"]
     assert len(lines) == 2 + 40 and all(OLD_NAME in line for line in lines[2:])
 
-    per_day = run_json(capsys, "predictions", "--game-date", DAY, "--per-day", "--to", "2026-03-02")
+    per_day = run_json(capsys, "predictions", "--from", DAY, "--to", "2026-03-02", "--per-day")
     assert per_day == [
         {
             "batches": 1,

@@ -222,14 +222,14 @@ def test_the_seed_story_ends_with_every_row_attributed_and_verify_passing_covera
 
     code = main(["--json", "verify", "--game-date", DAY.isoformat(), "--system-id", SYSTEM])
     assert code == 1  # FAIL
-    (before,) = json.loads(capsys.readouterr().out)
+    (before,) = json.loads(capsys.readouterr().out)["verdicts"]
     coverage = next(c for c in before["checks"] if c["name"] == "coverage")
     assert coverage["status"] == "FAIL"
 
     run_json(capsys, "ledger", "import", str(deploy_log(history, tmp_path)))
     run_json(capsys, "backfill", "--system-id", SYSTEM, "--replay")
     main(["--json", "verify", "--game-date", DAY.isoformat(), "--system-id", SYSTEM])
-    (after,) = json.loads(capsys.readouterr().out)
+    (after,) = json.loads(capsys.readouterr().out)["verdicts"]
 
     checks = {c["name"]: c for c in after["checks"]}
     assert checks["coverage"]["status"] == "PASS"

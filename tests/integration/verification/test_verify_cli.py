@@ -83,7 +83,7 @@ def test_verify_json_parses_and_carries_the_checks(
 
     assert main(["--json", "verify", "--game-date", DAY.isoformat()]) == 1
 
-    (document,) = json.loads(capsys.readouterr().out)
+    (document,) = json.loads(capsys.readouterr().out)["verdicts"]
     assert document["verdict"] == "FAIL"
     assert document["system_id"] == SYSTEM and document["game_date"] == DAY.isoformat()
     assert document["alerted"] is True
@@ -107,7 +107,7 @@ def test_verify_json_for_the_second_run_remembers_the_first(
 
     assert main(["--json", "verify", "--game-date", DAY.isoformat()]) == 0
 
-    (document,) = json.loads(capsys.readouterr().out)
+    (document,) = json.loads(capsys.readouterr().out)["verdicts"]
     assert (document["previous_verdict"], document["alerted"]) == ("PASS", False)
 
 
