@@ -1783,6 +1783,7 @@ def test_the_gcs_backend_takes_a_bucket_and_a_prefix(tmp_path: Path) -> None:
         "GOOGLE_BACKEND_IMPERSONATE_SERVICE_ACCOUNT",
         "NO_PROXY",
         "no_proxy",
+        "STORAGE_EMULATOR_HOST",  # the suite's storage emulator: the backend would use it
     }
     offline = {
         "GOOGLE_APPLICATION_CREDENTIALS": str(missing),
