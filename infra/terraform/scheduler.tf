@@ -1,6 +1,7 @@
-# An hour after each of the seed's prediction runs, ask the verifier to check today's game
-# date. The payload cannot carry a date, so it says "today": the verifier resolves it in
-# VERIFY_TIMEZONE, which is this schedule's time zone (attribution.verification.request).
+# An hour after each of the reference system's prediction runs (2:30, 7:00, 11:30 ET), ask
+# the verifier to check today's game date. The payload cannot carry a date, so it says
+# "today": the verifier resolves it in VERIFY_TIMEZONE, which is this schedule's time zone
+# (attribution.verification.request).
 resource "google_cloud_scheduler_job" "verify" {
   for_each = var.verification_schedules
 

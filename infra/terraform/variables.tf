@@ -245,7 +245,7 @@ variable "schedule_time_zone" {
 }
 
 variable "verification_schedules" {
-  description = "Scheduler jobs asking the verifier to check today's game date: an hour after each of the seed's runs (2:30, 7:00, 11:30 ET)."
+  description = "Scheduler jobs asking the verifier to check today's game date: an hour after each prediction run of the reference system (2:30, 7:00, 11:30 ET)."
   type        = map(string)
   default = {
     early      = "30 3 * * *"

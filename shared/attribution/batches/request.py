@@ -26,7 +26,7 @@ PUBSUB_MAX_MESSAGE_BYTES = 10_000_000
 
 
 class RunMode(StrEnum):
-    """The seed's three daily runs, plus manual backfills."""
+    """The reference system's three daily runs, plus manual backfills."""
 
     EARLY = "EARLY"
     OVERNIGHT = "OVERNIGHT"

@@ -71,7 +71,8 @@ def stamp_predictions(
     created_at: datetime,
     method: str = STAMPED,
 ) -> pa.Table:
-    """One row per prediction, with the seed's six attribution columns and the card's id.
+    """One row per prediction, with the six attribution columns the reference system's table
+    had and the card's id.
 
     A points model fills ``predicted_points`` and ``edge``; an over/under classifier fills
     ``over_probability`` and leaves them NULL.

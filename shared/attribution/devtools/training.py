@@ -5,7 +5,7 @@ minutes, usage, pace, the opponent and the player's position, with noise. Models
 trained as a user would: ``CatBoostRegressor`` (any regression loss) or an over/under
 ``CatBoostClassifier``, on a pandas DataFrame with the opponent and position as
 categorical columns and a few missing values, the declared facts set in the model's
-metadata before ``save_model``. Errors look like the seed's (MAE around 4-5 points).
+metadata before ``save_model``. Errors look like the reference system's (MAE around 4-5 points).
 """
 
 from __future__ import annotations

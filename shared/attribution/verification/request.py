@@ -2,7 +2,7 @@
 
 A scheduler cannot write today's date into a fixed payload, so ``game_date`` may also be
 ``"today"`` or ``"yesterday"``, resolved in ``VERIFY_TIMEZONE`` (default America/New_York,
-where the seed's schedule lives).
+where the reference system's schedule lives).
 
 A request is small: its body is refused (``request_too_large``, ``request_too_deep``) over
 ``MAX_REQUEST_BYTES`` or nested deeper than ``MAX_REQUEST_DEPTH``, before it is parsed, so

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -355,7 +356,8 @@ class LocalStack:
             "posts a finalize CloudEvent to /model_upload",
             "for each new object generation.",
             "",
-            "In another shell, export (or: . " + str(self.home / ENV_FILE) + "):",
+            f"In another shell, activate this Python's environment (. {_activate_script()})",
+            "and export (or: . " + str(self.home / ENV_FILE) + "):",
             *(f"  export {k}={shlex.quote(v)}" for k, v in self.env.items()),
             "",
             "Walkthrough:",
@@ -379,6 +381,16 @@ class LocalStack:
             f"{self.home / 'logs'}.",
         ]
         return "\n".join(lines)
+
+
+def _activate_script() -> str:
+    """The ``activate`` script of the environment serving the stack (where ``attribution``
+    is), relative to the working folder when it is below it."""
+    script = Path(sys.prefix) / "bin" / "activate"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def run_stack(config: StackConfig, stop: threading.Event, *, check_every: float = 1.0) -> int:
