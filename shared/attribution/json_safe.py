@@ -100,7 +100,9 @@ def _spell(value: Any) -> Any:
 
 
 def json_default(value: Any) -> Any:
-    """For ``json.dumps`` of raw rows and payloads kept beside errors."""
+    """For ``json.dumps`` of raw rows and payloads kept beside errors. ``json.dumps`` never
+    asks it about a float, so it cannot keep ``Infinity`` out: for valid JSON use
+    ``dumps_finite`` or ``dumps_spelled``, which use it for everything else."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, bytes):

@@ -156,6 +156,44 @@ def test_a_corrupt_upload_is_refused_before_anything_is_written(
     assert {c["card_id"] for c in listed["cards"]} == {good["card_id"], fixed["card_id"]}
 
 
+def test_the_card_before_the_upload_differs_from_the_uploaded_one_by_the_object_alone(
+    home: Path, models: Any, capsys: Any
+) -> None:
+    before = run_json(capsys, "card", str(models.old))
+    uploaded = run_json(capsys, "upload", str(models.old))["card"]
+
+    sha256 = hashlib.sha256(models.old.read_bytes()).hexdigest()
+    assert before["model_sha256"] == uploaded["model_sha256"] == sha256
+    assert before["card_id"] != uploaded["card_id"]
+    differing = {key for key in before.keys() | uploaded.keys() if before[key] != uploaded[key]}
+    assert differing == {"card_id", "model_uri", "model_generation", "uploaded_at"}
+    assert (before["model_generation"], before["uploaded_at"]) == (None, None)
+    assert uploaded["model_uri"] == f"gs://models/models/{models.old.name}"
+
+
+def test_an_empty_or_too_large_upload_is_refused_naming_the_local_file(
+    home: Path, models: Any, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty.cbm"
+    empty.write_bytes(b"")
+    code, out, err = run(capsys, "upload", str(empty))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {empty} was not uploaded: the model-upload function would make no card of it: "
+        "the file is empty (0 bytes) (empty_file)\n"
+    )
+
+    size = models.old.stat().st_size
+    monkeypatch.setenv("MAX_MODEL_BYTES", str(size - 1))
+    code, out, err = run(capsys, "upload", str(models.old), "--name", "big.cbm")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {models.old} was not uploaded: the model-upload function would make no card of "
+        f"it: the file is {size} bytes, over the {size - 1}-byte limit (too_large)\n"
+    )
+    assert list(home.rglob("*.cbm")) == []  # nothing was written to the bucket
+
+
 def test_migrate_twice(home: Path, capsys: Any) -> None:
     every = [p.stem for p in migration_files()]
     code, out, _ = run(capsys, "migrate")

@@ -91,6 +91,15 @@ def test_the_training_window_flags_say_they_are_no_game_dates(
     assert "--training-end D last day of the training window the model declares" in text
 
 
+def test_results_help_names_the_columns_a_results_file_needs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["results", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "with the columns game_date, player_lookup, actual_points;" in text
+    assert "--input INPUT JSONL, CSV or Parquet with columns game_date, player_lookup, " in text
+
+
 def test_version_prints_the_installed_distributions_version() -> None:
     done = subprocess.run(
         [str(SCRIPT), "--version"], capture_output=True, text=True, timeout=60, check=False

@@ -183,6 +183,28 @@ def test_the_results_command_reports_and_keeps_refused_rows(
     assert {row: reason for row, reason in document["rejected"]} == EXPECTED
 
 
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        ("game_date,player,points", "player_lookup and no actual_points"),
+        ("game_date,player_lookup,points", "actual_points"),
+    ],
+)
+def test_a_file_without_the_result_columns_is_refused_naming_them(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], header: str, missing: str
+) -> None:
+    path = tmp_path / "results.csv"
+    path.write_text(f"{header}\n{DAY},p_ok,23\n")
+
+    assert main(["results", "--input", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "error: results need the columns game_date, player_lookup, actual_points; these rows "
+        f"have no {missing} column (bad_results)\n"
+    )
+
+
 def test_rows_written_by_another_tool_are_read_back_finite_in_json(
     embedded_app: App, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -410,6 +410,23 @@ def test_every_declared_variable_has_a_row_with_its_default_and_every_row_is_dec
     assert wrong == {}
 
 
+def test_bring_your_own_model_names_the_high_edge_setting_and_its_default() -> None:
+    """What a points model's expected_hit_rate is held against, as the section says it."""
+    text = README.read_text()
+    start = text.index("## Bring your own model")
+    section = " ".join(text[start : text.index("\n## ", start + 1)].split())
+    field = VerifierSettings.model_fields["high_edge"]
+    (name,) = variable_names(field)
+    assert name == "VERIFY_HIGH_EDGE"
+    default = load_verifier_settings({}).high_edge
+    assert default == 5.0
+    assert (
+        "for a points model, its high-edge hit rate (the picks with |edge| at least "
+        f"`{name}`, default {default:g}); for an over/under classifier, the hit rate of all its "
+        "picks." in section
+    )
+
+
 def test_the_threshold_row_names_exactly_the_threshold_variables() -> None:
     checks = "|".join(check.upper() for check in DEFAULT_THRESHOLDS)
     pattern = rf"VERIFY_({checks})_(PARTIAL|FAIL)_(COUNT|PCT)"

@@ -129,7 +129,8 @@ def add_parsers(sub: Any) -> None:
     show.add_argument(
         "ref",
         metavar="REF",
-        help="card id, model sha256 (or 8+ char prefix), file name, object name or gs:// URI",
+        help="card id or model sha256 (or an 8+ char prefix of either), file name, object name "
+        "or gs:// URI",
     )
     show.set_defaults(handler=cmd_cards_show)
 
@@ -439,8 +440,9 @@ def cmd_cards_show(app: App | None, args: argparse.Namespace) -> int:
 
 
 def _registered_card(app: App, reference: str) -> ModelCard:
-    """The card REF names: what the registry resolves (card id, sha256 or its prefix, file
-    name); an object name or gs:// URI is resolved by its file name, and must be the card's."""
+    """The card REF names: what the registry resolves (card id or sha256, or a prefix of
+    either; file name); an object name or gs:// URI is resolved by its file name, and must
+    be the card's."""
     if "/" not in reference:
         return app.registry.resolve(reference)
     card = app.registry.resolve(reference.rsplit("/", 1)[-1])

@@ -310,11 +310,14 @@ def extract_card(
     clock, beyond ``attribution.limits.TRAINED_AT_CLOCK_SKEW``), is refused.
     """
     where = obj.uri
+    # Every reason starts "<uri>: ": `attribution upload` cuts that off and names the local
+    # file it refuses instead, since the object is never written.
     if len(data) == 0:
-        raise PermanentError("empty_file", f"{where} is empty (0 bytes)")
+        raise PermanentError("empty_file", f"{where}: the file is empty (0 bytes)")
     if len(data) > max_bytes:
         raise PermanentError(
-            "too_large", f"{where} is {len(data)} bytes, over the {max_bytes}-byte limit"
+            "too_large",
+            f"{where}: the file is {len(data)} bytes, over the {max_bytes}-byte limit",
         )
     try:
         loaded = loader(data)

@@ -66,18 +66,21 @@ class CardRegistry:
         return card_from_json(rows[0]["card_json"]) if rows else None
 
     def resolve(self, reference: str) -> ModelCard:
-        """One card for a card id, sha256 (prefix of 8+), or file name (newest wins)."""
+        """One card for a card id, sha256, a prefix of either (8+ characters), or file name
+        (newest wins); a prefix of several cards' ids or models' hashes is ambiguous."""
         rows = self.warehouse.query(sql("cards_by_reference"), {"ref": reference})
         if not rows:
             raise PermanentError("unknown_model", f"no card matches model reference {reference!r}")
         cards = [card_from_json(r["card_json"]) for r in rows]
-        distinct = {c.model_sha256 for c in cards}
         by_hash = [c for c in cards if reference in (c.card_id, c.model_sha256)]
         if by_hash:
             return by_hash[0]
-        if len(distinct) > 1 and not all(c.model_file_name == reference for c in cards):
+        # A card id prefix names that one card; a sha256 prefix or a file name names a model,
+        # whose newest card is meant.
+        named = {c.card_id if c.card_id.startswith(reference) else c.model_sha256 for c in cards}
+        if len(named) > 1 and not all(c.model_file_name == reference for c in cards):
             raise PermanentError(
-                "ambiguous_model", f"model reference {reference!r} matches {len(distinct)} models"
+                "ambiguous_model", f"model reference {reference!r} matches {len(named)} models"
             )
         return cards[0]
 

@@ -380,7 +380,7 @@ def _classifier_performance(ctx: CheckContext, r: Row) -> _Judged:
     entry = {
         "model_file_name": r["model_file_name"],
         "prediction_type": PredictionType.OVER_PROBABILITY.value,
-        "graded": int(r["graded"]),
+        "graded": int(r["scored"]),  # a push is no hit and no miss: Brier and log loss skip it
         "picks": picks.picks,
         "hit_rate": picks.rate,
         "hit_rate_interval": [round(picks.low, 1), round(picks.high, 1)],

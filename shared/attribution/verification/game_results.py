@@ -29,6 +29,7 @@ from attribution.warehouse.tables import table_spec
 # Wilt Chamberlain's 100 is the NBA record; twice that is a typo or a unit mix-up, not a game.
 MAX_PLAUSIBLE_POINTS = 200.0
 REJECTS_TABLE = "player_game_results_rejects"
+RESULT_COLUMNS = ("game_date", "player_lookup", "actual_points")
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,13 @@ def load_results(warehouse: Warehouse, table: pa.Table, *, source: str = "result
     with their reasons, in ``player_game_results_rejects``. ``source`` names where the rows
     came from (a file path, a URI) and goes into each reject row and its id."""
     n = table.num_rows
-    for column in ("game_date", "player_lookup", "actual_points"):
-        if column not in table.column_names:
-            raise PermanentError("bad_results", f"results need a {column} column")
+    missing = [column for column in RESULT_COLUMNS if column not in table.column_names]
+    if missing:
+        raise PermanentError(
+            "bad_results",
+            f"results need the columns {', '.join(RESULT_COLUMNS)}; these rows have no "
+            f"{' and no '.join(missing)} column",
+        )
     points, _ = numeric_column(table.column("actual_points"), n)
     raw_points = table.column("actual_points").to_pylist()
     dates = table.column("game_date").cast(pa.string())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,20 @@ def test_promote_and_deployments(cli_home: Path, capsys: pytest.CaptureFixture[s
 
     code, _, err = run(capsys, "promote", SYSTEM, "no-such-model.cbm")
     assert code == 2 and "unknown_model" in err
+
+
+def test_promote_takes_the_first_8_characters_of_a_listed_card_id(
+    cli_home: Path, models: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = run_json(capsys, "cards")["cards"]
+    (retrain,) = [c for c in listed if c["model_file_name"] == RETRAIN_NAME]
+
+    promoted = run_json(capsys, "promote", SYSTEM, retrain["card_id"][:8])
+
+    assert promoted["model_file_name"] == RETRAIN_NAME
+    assert promoted["model_sha256"] == hashlib.sha256(models.retrain.read_bytes()).hexdigest()
+    (deployment,) = run_json(capsys, "deployments", "--system-id", SYSTEM)
+    assert deployment["model_file_name"] == RETRAIN_NAME
 
 
 def test_predict_inline_jsonl_reports_written_and_rejected(

@@ -137,20 +137,84 @@ def test_fail_back_to_pass_alerts(world: World) -> None:
 
 
 def test_other_changes_of_state_alert_too(world: World) -> None:
-    """PASS -> PARTIAL -> UNKNOWN: each change is news; memory is per system, across dates."""
+    """PASS -> PARTIAL, and a day's first UNKNOWN: each is news."""
     world.verify()
     world.bucket.path_of(world.object_name("catboost_v9_b.cbm")).unlink()  # an orphan card
     partial = world.verify()
     unknown = world.verify(EMPTY_DAY)
 
-    assert (partial.verdict, partial.alerted) == (Status.PARTIAL, True)
+    assert (partial.verdict, partial.previous_verdict, partial.alerted) == (
+        Status.PARTIAL,
+        Status.PASS,
+        True,
+    )
     assert (unknown.verdict, unknown.previous_verdict, unknown.alerted) == (
         Status.UNKNOWN,
-        Status.PARTIAL,
+        None,
         True,
     )
     assert [a.severity for a in world.notifier.sent] == ["info", "warning", "warning"]
     assert world.notifier.sent[-1].fields["coverage"] == "n/a"  # nothing to cover
+
+
+def test_memory_is_kept_per_day(world: World) -> None:
+    """A day never verified before is compared with nothing, whatever another day said; a
+    day verified again unchanged is quiet, whatever was verified in between."""
+    world.verify()
+    world.bucket.path_of(world.object_name("catboost_v9_b.cbm")).unlink()  # an orphan card
+    partial = world.verify()
+    first_of_its_day = world.verify(EMPTY_DAY)
+    partial_again = world.verify()
+    unknown_again = world.verify(EMPTY_DAY)
+
+    assert (partial.verdict, partial.previous_verdict) == (Status.PARTIAL, Status.PASS)
+    assert (first_of_its_day.verdict, first_of_its_day.previous_verdict) == (Status.UNKNOWN, None)
+    assert (partial_again.previous_verdict, partial_again.alerted) == (Status.PARTIAL, False)
+    assert (unknown_again.previous_verdict, unknown_again.alerted) == (Status.UNKNOWN, False)
+    assert [t.split(".")[0] for t in _texts(world)] == [
+        "first run -> PASS",
+        "PASS -> PARTIAL",
+        "first run -> UNKNOWN",
+    ]
+    runs = world.runs()
+    assert [(r["game_date"], r["previous_verdict"]) for r in runs] == [
+        (DAY, None),
+        (DAY, "PASS"),
+        (EMPTY_DAY, None),
+        (DAY, "PARTIAL"),
+        (EMPTY_DAY, "UNKNOWN"),
+    ]
+
+
+def test_the_repeat_window_of_a_failure_is_kept_per_day(world: World) -> None:
+    world.insert_unattributed(3)
+    world.insert_unattributed(3, day=EMPTY_DAY, batch_id="legacy-worker-2")
+    first_day = world.verify()
+    second_day = world.verify(EMPTY_DAY)  # its own first run, though the other day just alerted
+    assert (first_day.verdict, first_day.alerted) == (Status.FAIL, True)
+    assert (second_day.verdict, second_day.previous_verdict, second_day.alerted) == (
+        Status.FAIL,
+        None,
+        True,
+    )
+
+    # Six hours pass since the first day's alert, not since the second day's.
+    world.app.warehouse.execute(
+        "UPDATE verification_runs SET finished_at = @at WHERE run_id = @run_id",
+        {
+            "at": first_day.finished_at - timedelta(hours=6, minutes=1),
+            "run_id": first_day.run_id,
+        },
+    )
+    first_day_again = world.verify()
+    second_day_again = world.verify(EMPTY_DAY)
+
+    assert first_day_again.alerted and not second_day_again.alerted
+    assert [(a.fields["game_date"], a.text.split(".")[0]) for a in world.notifier.sent] == [
+        (DAY.isoformat(), "first run -> FAIL"),
+        (EMPTY_DAY.isoformat(), "first run -> FAIL"),
+        (DAY.isoformat(), "still FAIL"),
+    ]
 
 
 def test_memory_is_kept_per_system(world: World) -> None:

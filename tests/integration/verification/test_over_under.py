@@ -38,7 +38,8 @@ def classifier_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     }
 
 
-def run_day(world: World, path: Path, name: str) -> list[dict[str, object]]:
+def run_day(world: World, path: Path, name: str, *, pushes: int = 0) -> list[dict[str, object]]:
+    """Predict and grade DAY; the last ``pushes`` players (one line each) score their line."""
     card = world.upload(path, name)
     assert card.prediction_type is not None
     assert card.prediction_type.value == "over_probability"
@@ -46,8 +47,12 @@ def run_day(world: World, path: Path, name: str) -> list[dict[str, object]]:
     world.promote(card, system_id=SYSTEM)
     slate = slate_for(DAY, players=PLAYERS, extra_lines=EXTRA_LINES)
     world.predict(DAY, system_id=SYSTEM, rows=slate.rows)
-    world.load_results(DAY, slate.results)
-    return slate.results
+    results = [
+        {**result, "actual_points": row["line_value"]} if index >= PLAYERS - pushes else result
+        for index, (result, row) in enumerate(zip(slate.results, slate.rows, strict=False))
+    ]
+    world.load_results(DAY, results)
+    return results
 
 
 def graded_by_hand(world: World, results: list[dict[str, object]]) -> dict[str, float]:
@@ -64,6 +69,7 @@ def graded_by_hand(world: World, results: list[dict[str, object]]) -> dict[str, 
     chance = np.where(over, p, 1.0 - p)
     return {
         "rows": float(len(rows)),
+        "graded": float(decided.sum()),
         "picks": float(picked.sum()),
         "hit_rate": round(100.0 * hits[picked].sum() / picked.sum(), 1),
         "brier_score": float(np.mean((p[decided] - over[decided]) ** 2)),
@@ -103,6 +109,22 @@ def test_a_classifier_day_is_graded_on_picks_brier_and_log_loss(
     assert performance.status is Status.PASS, performance.details
     assert "MAE" not in " ".join(performance.details)
     assert verdict.verdict is Status.PASS
+
+
+def test_a_push_is_not_graded_in_the_figures_nor_in_the_text(
+    bare_world: World, classifier_files: dict[str, Path]
+) -> None:
+    world = bare_world
+    results = run_day(world, classifier_files["honest"], "catboost_ou_v1.cbm", pushes=3)
+    expected = graded_by_hand(world, results)
+    assert expected["graded"] <= expected["rows"] - 3  # the slate may push on its own too
+
+    performance = check(world.verify(DAY, SYSTEM), "performance")
+
+    (figures,) = performance.figures["models"]
+    assert figures["graded"] == expected["graded"]
+    (line,) = performance.details
+    assert f") on {expected['graded']:.0f} graded" in line
 
 
 def test_a_classifier_worse_than_its_cards_brier_score_is_flagged(
