@@ -18,7 +18,13 @@ from test_cli_errors import refused
 from attribution.cli.game_dates import resolve_game_dates
 from attribution.cli.main import build_parser
 
-RANGE_COMMANDS = {("predictions",), ("verify",), ("report", "models"), ("backfill",)}
+RANGE_COMMANDS = {
+    ("predictions",),
+    ("verify",),
+    ("report", "models"),
+    ("report", "compare"),
+    ("backfill",),
+}
 GAME_DATE_FLAGS = {"--game-date", "--from", "--to"}
 
 

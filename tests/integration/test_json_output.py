@@ -109,6 +109,14 @@ def test_every_json_command_writes_json_even_over_infinite_numbers(
     assert cli.json("ledger", "import", str(ledger))["entries"] == 1
     assert "considered" in cli.json("backfill", "--dry-run")
 
+    rival = tmp_path / "catboost_v9_json_rival.cbm"
+    cli.json("train", "--out", str(rival), "--seed", "4", *SMALL)
+    cli.json("upload", str(rival))
+    started = cli.json("challenge", SYSTEM, rival.name, "--until", "2100-01-01T00:00:00Z")
+    assert (started["role"], started["new"]) == ("challenger", True)
+    assert cli.json("report", "compare", "--system-id", SYSTEM) == {"comparisons": []}
+    assert cli.json("retire", SYSTEM, rival.name)["role"] == "retired"
+
     every = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert cli.commands == every - NO_JSON_OUTPUT
 

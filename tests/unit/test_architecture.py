@@ -27,6 +27,7 @@ LAYERS = {
     "adapters.embedded": 2,
     "batches": 3,
     "history": 4,
+    "comparison": 4,  # champion and challengers on the same games: paired statistics
     "verification": 5,
     "app": 6,  # attribution.bootstrap (wires ports to adapters) and entry_points
     "cli": 7,

@@ -132,8 +132,21 @@ def label_of(value: Any, *, categorical: bool, token: str | None) -> tuple[str, 
     return "ok", str(value)
 
 
+def absent_features(rows: Sequence[Mapping[str, Any]], model: ModelInterface) -> set[str]:
+    """The features no row carries: a column the input lacks (most likely misnamed)."""
+    return {f.name for f in model.features if all(f.name not in r for r in rows)}
+
+
+def negative_line(row: Mapping[str, Any]) -> bool:
+    value = row.get("line_value")
+    return kind(value) == "number" and float(value) < 0
+
+
 def expected_reasons(
-    row: Mapping[str, Any], seen: set[tuple[Any, ...]], model: ModelInterface
+    row: Mapping[str, Any],
+    seen: set[tuple[Any, ...]],
+    model: ModelInterface,
+    absent: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[str]:
     reasons: list[str] = []
     player = row.get("player_lookup")
@@ -142,12 +155,16 @@ def expected_reasons(
     line = kind(row.get("line_value"))
     if line != "number":
         reasons.append(f"line_value {line}")
+    elif negative_line(row):
+        reasons.append("line_value negative")
     game_date = row.get("game_date")
     if game_date is not None and game_date != DAY.isoformat():
         reasons.append("game_date")
     for feature in model.features:
         value = row.get(feature.name)
-        if feature.type is FeatureType.NUMERIC:
+        if feature.name in absent:
+            reasons.append(f"feature {feature.name} absent")
+        elif feature.type is FeatureType.NUMERIC:
             verdict = kind(value)
             if verdict in ("not_number", "infinite") or (
                 verdict == "missing" and model.forbids_missing
@@ -170,7 +187,8 @@ def expected_reasons(
 
 def expected_verdicts(rows: Sequence[Mapping[str, Any]], model: ModelInterface) -> list[list[str]]:
     seen: set[tuple[Any, ...]] = set()
-    return [expected_reasons(row, seen, model) for row in rows]
+    absent = absent_features(rows, model)
+    return [expected_reasons(row, seen, model, absent) for row in rows]
 
 
 # --- strategies --------------------------------------------------------------------------
@@ -258,19 +276,25 @@ def assert_reasons_match(
     expected = expected_verdicts(rows, model)
     assert [int(i) for i in checked.row_numbers] == [i for i, r in enumerate(expected) if not r]
     reasons = {r.row_number: r.reason for r in checked.rejects}
+    absent = absent_features(rows, model)
     for index, row in enumerate(rows):
         if not expected[index]:
             continue
         reason = reasons[index]
         line = kind(row.get("line_value"))
-        if line == "number":
+        if negative_line(row):
+            assert "line_value is negative" in reason
+        elif line == "number":
             assert "line_value" not in reason
         else:
             wording = {"missing": "missing", "not_number": "not a number", "infinite": "not finite"}
             assert f"line_value is {wording[line]}" in reason
         for feature in model.features:
             name = feature.name
-            if feature.type is FeatureType.NUMERIC:
+            if name in absent:
+                assert reason.count(f"feature {name} ") == 1
+                assert f"feature {name} is not in the input" in reason
+            elif feature.type is FeatureType.NUMERIC:
                 verdict = kind(row.get(name))
                 if verdict == "not_number":
                     assert f"feature {name} is not a number" in reason
@@ -391,7 +415,11 @@ def test_a_missing_number_is_nan_unless_the_model_forbids_it(
 
     checked = check(rows, model)
     good = [int(i) for i in checked.row_numbers]
-    if model.forbids_missing:
+    if feature in absent_features(rows, model):
+        assert where not in good
+        (reject,) = [r for r in checked.rejects if r.row_number == where]
+        assert f"feature {feature} is not in the input" in reject.reason
+    elif model.forbids_missing:
         assert where not in good
         (reject,) = [r for r in checked.rejects if r.row_number == where]
         assert f"feature {feature} is missing" in reject.reason
@@ -450,6 +478,11 @@ CSV_COLUMNS = ("player_lookup", "line_value", "game_date", "sportsbook")
 CSV_NULLS = frozenset(pacsv.ConvertOptions().null_values)
 
 
+def with_every_column(row: Mapping[str, Any], features: Sequence[str] = FEATURES) -> dict[str, Any]:
+    """The row as a CSV holds it: a cell (blank where the row had none) in every column."""
+    return {name: None for name in (*CSV_COLUMNS, *features)} | dict(row)
+
+
 def csv_text(rows: Sequence[Mapping[str, Any]], features: Sequence[str] = FEATURES) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[*CSV_COLUMNS, *features], lineterminator="\n")
@@ -472,7 +505,10 @@ def test_csv_round_trip(model: ModelInterface, rows: list[dict[str, Any]]) -> No
     from_file = check_rows(table, interface=model, game_date=DAY)
     # In a CSV "" and the usual null markers ("NULL", "nan", "NA"...) are missing values,
     # so reasons may read differently; which rows are good, and their numbers, may not.
-    as_sent = [{k: (None if v in CSV_NULLS else v) for k, v in row.items()} for row in rows]
+    as_sent = [
+        {k: (None if v in CSV_NULLS else v) for k, v in with_every_column(row).items()}
+        for row in rows
+    ]
     same_verdicts(from_file, check(as_sent, model), reasons=False)
 
 
@@ -561,7 +597,7 @@ def test_csv_reads_label_columns_as_the_text_sent(
             k: (None if v is None else str(v))
             if k in LABEL_NAMES
             else (None if v in CSV_NULLS else v)
-            for k, v in r.items()
+            for k, v in with_every_column(r, ("f_form", "c_team", "f_pace", "t_note")).items()
         }
         for r in rows
     ]
@@ -670,10 +706,17 @@ def test_a_missing_text_feature_is_rejected_whatever_the_token(missing: Any) -> 
         }
 
 
-def test_a_category_column_absent_from_every_row() -> None:
+def test_a_category_column_absent_from_every_row_rejects_them_whatever_the_token() -> None:
     rows = [labelled_row("p1", c_team=...), labelled_row("p2", c_team=...)]
-    assert check(rows, LABELLED).good == 0
-    assert list(check(rows, LABELLED_WITH_TOKEN).features["c_team"]) == ["__missing__"] * 2
+    for model in (LABELLED, LABELLED_WITH_TOKEN):
+        reasons = reasons_of(rows, model)
+        assert set(reasons) == {0, 1}
+        assert all(r.startswith("feature c_team is not in the input") for r in reasons.values())
+    present_but_blank = [labelled_row("p1", c_team=None), labelled_row("p2", c_team=None)]
+    assert (
+        list(check(present_but_blank, LABELLED_WITH_TOKEN).features["c_team"])
+        == ["__missing__"] * 2
+    )
 
 
 def csv_rows(*lines: str) -> bytes:
@@ -812,10 +855,14 @@ def test_a_blank_sportsbook_is_no_sportsbook() -> None:
 
 
 def test_every_reason_of_a_row_is_given() -> None:
-    rows = [good_row("p1", line_value="x", f_form=None, f_pace="fast", f_minutes=...)]
-    assert reasons_of(rows) == {0: "line_value is not a number; feature f_pace is not a number"}
-    (forbidden,) = reasons_of(rows, FORBIDDEN).values()
-    parts = forbidden.split("; ")
+    rows = [
+        good_row("p1", line_value="x", f_form=None, f_pace="fast", f_minutes=None),
+        good_row("p2", f_minutes=...),
+    ]
+    assert reasons_of(rows)[0] == "line_value is not a number; feature f_pace is not a number"
+    forbidden = reasons_of(rows, FORBIDDEN)
+    assert set(forbidden) == {0, 1}
+    parts = forbidden[0].split("; ")
     assert len(parts) == 4
     assert parts[0] == "line_value is not a number"
     assert parts[1].startswith("feature f_form is missing")
@@ -823,20 +870,32 @@ def test_every_reason_of_a_row_is_given() -> None:
     assert parts[3] == "feature f_pace is not a number"
 
 
-def test_a_missing_column_is_nan_unless_the_model_forbids_missing_values() -> None:
-    rows = [good_row("p1", f_pace=...), good_row("p2", f_pace=...)]
+def test_a_key_some_rows_leave_out_is_missing_there() -> None:
+    rows = [good_row("p1", f_pace=...), good_row("p2")]
     checked = check(rows)
     assert checked.good == 2
-    assert np.isnan(checked.features[:, 2]).all()
-    assert list(checked.features[:, 0]) == [22.1, 22.1]
+    assert np.isnan(checked.features[0, 2]) and checked.features[1, 2] == good_row("p")["f_pace"]
+    assert set(reasons_of(rows, FORBIDDEN)) == {0}
 
-    reasons = reasons_of(rows, FORBIDDEN)
+
+@NAN_MODES
+def test_a_column_no_row_carries_rejects_every_row_and_names_its_look_alike(
+    model: ModelInterface,
+) -> None:
+    """A misnamed column (a spreadsheet's capitals) is never predicted as missing values."""
+    renamed = [
+        {("F_Pace" if k == "f_pace" else k): v for k, v in good_row(p).items()} for p in "ab"
+    ]
+    reasons = reasons_of(renamed, model)
     assert set(reasons) == {0, 1}
-    assert all(r.startswith("feature f_pace is missing") for r in reasons.values())
-    assert reasons_of([{"line_value": 1.0}]) == {0: "player_lookup is missing"}
-    (reason,) = reasons_of([{"line_value": 1.0}], FORBIDDEN).values()
-    assert reason.startswith("player_lookup is missing; feature f_form is missing")
-    assert all(f"feature {name} is missing" in reason for name in FEATURES)
+    for reason in reasons.values():
+        assert reason == (
+            "feature f_pace is not in the input (column names must match the model's "
+            "exactly: the input has 'F_Pace')"
+        )
+    (reason,) = reasons_of([{"line_value": 1.0}], model).values()
+    assert reason.startswith("player_lookup is missing; feature f_form is not in the input")
+    assert all(f"feature {name} is not in the input" in reason for name in FEATURES)
 
 
 @NAN_MODES
@@ -976,3 +1035,17 @@ def test_a_player_name_longer_than_the_limit_rejects_only_its_row() -> None:
     (reject,) = checked.rejects
     assert reject.reason == "player_lookup is longer than 256 characters"
     assert reject.player_lookup == "p" * 256  # kept shortened; the raw row keeps it whole
+
+
+def test_a_negative_line_is_rejected() -> None:
+    rows = [good_row("p1", line_value=-3), good_row("p2", line_value=0), good_row("p3")]
+    assert reasons_of(rows) == {0: "line_value is negative: a line is 0 or more"}
+
+
+def test_spaces_around_a_csv_header_cell_are_not_part_of_its_name() -> None:
+    data = b" player_lookup,line_value ,f_form , f_minutes,f_pace\r\np1,20.5,22.1,33,99.5\r\n"
+    table = read_rows(data, "csv", source="export.csv")
+    assert table.column_names == ["player_lookup", "line_value", "f_form", "f_minutes", "f_pace"]
+    checked = check_rows(table, interface=MIN, game_date=DAY)
+    assert checked.rejects == []
+    assert checked.features.tolist() == [[22.1, 33.0, 99.5]]

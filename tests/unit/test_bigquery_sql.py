@@ -148,8 +148,9 @@ def test_the_view_is_created_qualified_and_reads_qualified_tables() -> None:
     assert tree.args.get("replace")
     assert tables_in(out) == [
         full("prediction_accuracy"),
-        full("player_prop_predictions"),
         full("player_game_results"),
+        full("player_prop_predictions"),
+        full("challenger_predictions"),
     ]
     assert "AS p" in out and "AS r" in out  # aliases kept, so p.* and r.x still resolve
 

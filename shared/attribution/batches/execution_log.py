@@ -89,8 +89,10 @@ def log_row(
     input_sha256: str | None = None,
     input_uri: str | None = None,
     message_id: str | None = None,
+    challengers: str | None = None,
 ) -> Row:
-    """One execution-log row; ``request`` when the batch's message could be parsed."""
+    """One execution-log row; ``request`` when the batch's message could be parsed;
+    ``challengers``, JSON: what each challenger did beside the champion."""
     at = now_utc()
     finished = status is not BatchStatus.RUNNING
     row: Row = {
@@ -108,6 +110,7 @@ def log_row(
         "finished_at": at if finished else None,
         "duration_ms": duration_ms if finished else None,
         "logged_at": at,
+        "challengers": challengers,
     }
     if request is not None:
         row |= {

@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from attribution.batches.challengers import ChallengerRun, ChallengerScoring
 from attribution.batches.claims import BatchClaims, Claim
 from attribution.batches.completion import BatchCompletion, CompletionAnnouncer
 from attribution.batches.execution_log import BatchCounts, BatchLog, BatchStatus, log_row
@@ -30,15 +31,16 @@ from attribution.batches.inputs import (
     read_batch_input,
     reused_batch_id,
 )
+from attribution.batches.lineup import Role
 from attribution.batches.request import BatchRequest, parse_batch_request
-from attribution.batches.rows import RowReject, RowsRead
-from attribution.batches.scoring import score_rows, text_columns
+from attribution.batches.rows import RowReject, RowsRead, check_features, check_slate
+from attribution.batches.scoring import score, text_columns
 from attribution.batches.stamping import PickRules, stamp_predictions
 from attribution.clock import now_utc
 from attribution.dead_letters import keep_dead_letter
 from attribution.errors import PermanentError
 from attribution.events import PubSubMessage
-from attribution.json_safe import json_default
+from attribution.json_safe import dumps_finite
 from attribution.logs import get_logger
 from attribution.model_card.card import ModelCard
 from attribution.model_card.loading import ModelCache
@@ -59,6 +61,7 @@ class BatchOutcome:
     rejected: int = 0
     card: ModelCard | None = None
     error: str | None = None
+    challengers: list[ChallengerRun] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,11 @@ class _Run:
 
 
 class ActiveModels(Protocol):
-    """Which model serves a system now: the deployment ledger (``history.ledger``), cached."""
+    """Which models serve a system now: the deployment ledger (``history.ledger``), cached."""
 
     def active_card(self, system_id: str) -> ModelCard | None: ...
+
+    def active_challengers(self, system_id: str) -> tuple[ModelCard, ...]: ...
 
 
 class BatchPredictor:
@@ -113,6 +118,10 @@ class BatchPredictor:
         self.models = models
         self.store_for = store_for
         self.settings = settings
+        self.rules = PickRules(settings.min_edge, settings.over_probability_threshold)
+        self.challengers = ChallengerScoring(
+            warehouse=warehouse, models=models, rules=self.rules, write_rejects=self._write_rejects
+        )
 
     def handle_message(self, message: PubSubMessage) -> BatchOutcome:
         started_at = now_utc()
@@ -174,17 +183,16 @@ class BatchPredictor:
         card = self.resolve_card(request)
         served = self.models.served(card)
         served.require_servable()
-        read = input_rows(batch_input, request, text_columns(served.interface))
+        challengers = self.challengers_for(request, card)
+        interfaces = [c.interface for c in challengers if c.interface is not None]
+        read = input_rows(batch_input, request, text_columns(served.interface, *interfaces))
         requested = read.table.num_rows + len(read.unreadable)
         self.log.record(self._row(run, BatchStatus.RUNNING, card, BatchCounts(requested)))
-        checked, scores = score_rows(served, read.table, request.game_date)
+        slate = check_slate(read.table, game_date=request.game_date)
+        checked = check_features(slate, served.interface)
+        scores = score(served, checked.features)
         rows = stamp_predictions(
-            request,
-            card,
-            checked,
-            scores,
-            rules=PickRules(self.settings.min_edge, self.settings.over_probability_threshold),
-            created_at=run.started_at,
+            request, card, checked, scores, rules=self.rules, created_at=run.started_at
         )
         if claim is not None:
             claim.still_held()
@@ -197,6 +205,7 @@ class BatchPredictor:
         )
         rejects = [*checked.rejects, *_unreadable_rejects(read)]
         self._write_rejects(request, rejects)
+        scored = self.challengers.run(request, slate, challengers, created_at=run.started_at)
         status = (
             BatchStatus.FAILED
             if checked.good == 0
@@ -210,7 +219,7 @@ class BatchPredictor:
         if requested == 0:
             error = "the batch has no rows"
         counts = BatchCounts(requested, checked.good, len(rejects))
-        self.log.record(self._row(run, status, card, counts, error=error))
+        self.log.record(self._row(run, status, card, counts, error=error, challengers=scored))
         self._announce(request, status, counts)
         _log.info(
             "batch predicted",
@@ -222,10 +231,11 @@ class BatchPredictor:
                 "rows_rejected": len(rejects),
                 "model_file_name": card.model_file_name,
                 "model_sha256": card.model_sha256,
+                "challengers": [c.to_document() for c in scored],
             },
         )
         return BatchOutcome(
-            request.batch_id, status, requested, checked.good, len(rejects), card, error
+            request.batch_id, status, requested, checked.good, len(rejects), card, error, scored
         )
 
     def _row(
@@ -236,6 +246,7 @@ class BatchPredictor:
         counts: BatchCounts,
         *,
         error: str | None = None,
+        challengers: list[ChallengerRun] | None = None,
     ) -> Row:
         return log_row(
             batch_id=run.request.batch_id,
@@ -249,6 +260,9 @@ class BatchPredictor:
             input_sha256=run.batch_input.sha256,
             input_uri=run.batch_input.kept_uri,
             message_id=run.message.message_id,
+            challengers=None
+            if challengers is None
+            else json.dumps([c.to_document() for c in challengers], sort_keys=True),
         )
 
     def _dead_letter(self, message: PubSubMessage, exc: PermanentError) -> None:
@@ -281,23 +295,39 @@ class BatchPredictor:
             )
         return active
 
-    def _write_rejects(self, request: BatchRequest, rejects: list[RowReject]) -> None:
+    def challengers_for(self, request: BatchRequest, champion: ModelCard) -> list[ModelCard]:
+        """The system's challengers per the ledger (a batch that pins its champion still runs
+        them), without the champion itself."""
+        return [
+            card
+            for card in self.active_models.active_challengers(request.system_id)
+            if card.model_sha256 != champion.model_sha256
+        ]
+
+    def _write_rejects(
+        self, request: BatchRequest, rejects: list[RowReject], card: ModelCard | None = None
+    ) -> None:
+        """Keep rejected rows: the batch's, or those only challenger ``card`` could not use."""
         if not rejects:
             return
         rejected_at = now_utc()
+        prefix = (
+            request.batch_id if card is None else f"{request.batch_id}:{card.model_sha256[:16]}"
+        )
         rows: list[Row] = [
             {
-                "reject_id": f"{request.batch_id}:{reject.row_number}",
+                "reject_id": f"{prefix}:{reject.row_number}",
                 "batch_id": request.batch_id,
                 "system_id": request.system_id,
                 "game_date": request.game_date,
                 "row_number": reject.row_number,
                 "player_lookup": reject.player_lookup,
                 "reason": reject.reason,
-                "raw_row": json.dumps(
-                    _raw_row(request, reject), default=json_default, sort_keys=True
-                ),
+                "raw_row": dumps_finite(_raw_row(request, reject), sort_keys=True),
                 "rejected_at": rejected_at,
+                "model_role": None if card is None else Role.CHALLENGER.value,
+                "model_file_name": None if card is None else card.model_file_name,
+                "model_sha256": None if card is None else card.model_sha256,
             }
             for reject in rejects
         ]

@@ -14,6 +14,8 @@ integers and booleans into text, text features as text.
 
 from __future__ import annotations
 
+import csv
+import difflib
 import io
 import json
 import math
@@ -119,7 +121,7 @@ def _read_csv(data: bytes, text_columns: Sequence[str]) -> RowsRead:
     table = pacsv.read_csv(
         io.BytesIO(data),
         # one thread: the reader then knows each ragged line's number
-        read_options=pacsv.ReadOptions(use_threads=False),
+        read_options=pacsv.ReadOptions(use_threads=False, **_trimmed_header(data)),
         parse_options=pacsv.ParseOptions(invalid_row_handler=keep_aside),
         convert_options=pacsv.ConvertOptions(
             column_types={
@@ -144,6 +146,16 @@ def _read_csv(data: bytes, text_columns: Sequence[str]) -> RowsRead:
         for k, (number, text, expected, actual) in enumerate(ragged)
     )
     return RowsRead(_booleans_as_digits(table, text_columns), unreadable)
+
+
+def _trimmed_header(data: bytes) -> dict[str, Any]:
+    """Reader options naming the columns without the spaces a spreadsheet's header cells
+    may carry (``"team "``), when they do; else none (the reader takes the header itself)."""
+    first = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
+    names = next(csv.reader([first]), [])
+    if all(name == name.strip() for name in names):
+        return {}
+    return {"column_names": [name.strip() for name in names], "skip_rows": 1}
 
 
 _TRUE_SPELLINGS = ["true", "True", "TRUE"]
@@ -353,19 +365,40 @@ def _labels(column: pa.ChunkedArray | None, n: int) -> _Labels:
     return _Labels(text, text.is_null().to_numpy(zero_copy_only=False), np.zeros(n, bool))
 
 
-def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -> CheckedRows:
-    """Split rows into the good (as the model's input) and the rejected (with reasons)."""
-    n = table.num_rows
-    bad_rows = np.zeros(n, dtype=bool)
-    reasons: dict[int, list[str]] = {}
-    present = set(table.column_names)
+@dataclass(frozen=True)
+class SlateChecks:
+    """What every model of a batch shares: the checks of a row as a prediction (player,
+    line, sportsbook, game date, a line once), made once however many models score it."""
 
-    def fail(mask: np.ndarray, reason: str | Sequence[str]) -> None:
+    table: pa.Table
+    bad: np.ndarray
+    reasons: Mapping[int, Sequence[str]]
+    players: pa.ChunkedArray
+    line: np.ndarray
+    books: pa.ChunkedArray
+
+
+class _Rejections:
+    """Rows refused so far, each with every reason."""
+
+    def __init__(self, n: int, bad: np.ndarray | None = None, reasons: Any = None) -> None:
+        self.bad = np.zeros(n, dtype=bool) if bad is None else bad.copy()
+        self.reasons: dict[int, list[str]] = {i: list(r) for i, r in (reasons or {}).items()}
+
+    def fail(self, mask: np.ndarray, reason: str | Sequence[str]) -> None:
         indexes = np.flatnonzero(mask)
-        bad_rows[indexes] = True
+        self.bad[indexes] = True
         for index in indexes:
             text = reason if isinstance(reason, str) else reason[int(index)]
-            reasons.setdefault(int(index), []).append(text)
+            self.reasons.setdefault(int(index), []).append(text)
+
+
+def check_slate(table: pa.Table, *, game_date: date) -> SlateChecks:
+    """Check each row as a prediction, whatever model scores it."""
+    n = table.num_rows
+    refused = _Rejections(n)
+    fail = refused.fail
+    present = set(table.column_names)
 
     if "player_lookup" in present:
         players = table.column("player_lookup").cast(pa.string())
@@ -381,10 +414,12 @@ def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -
 
     line_column = table.column("line_value") if "line_value" in present else None
     line, line_bad = numeric_column(line_column, n)
-    if line_bad.any() or not np.isfinite(line).all():
+    if line_bad.any() or not np.isfinite(line).all() or (line < 0).any():
         fail(line_bad, "line_value is not a number")
         fail(np.isnan(line) & ~line_bad, "line_value is missing")
         fail(np.isinf(line), "line_value is not finite")
+        with np.errstate(invalid="ignore"):
+            fail(np.isfinite(line) & (line < 0), "line_value is negative: a line is 0 or more")
 
     if "sportsbook" in present:
         books = _nonblank_text(table.column("sportsbook"))
@@ -399,25 +434,41 @@ def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -
             values = dates.to_pylist()
             fail(mask, [f"game_date {v} does not match the batch's {game_date}" for v in values])
 
+    _reject_repeated_lines(players, line, books, fail)
+    return SlateChecks(table, refused.bad, refused.reasons, players, line, books)
+
+
+def check_features(slate: SlateChecks, interface: ModelInterface) -> CheckedRows:
+    """Split the slate's rows into one model's input (the good) and its rejects (with every
+    reason, the slate's included). A feature the model needs that no row carries rejects
+    every row, naming the columns that look like it: a misnamed column must not be
+    predicted as missing values."""
+    table = slate.table
+    n = table.num_rows
+    refused = _Rejections(n, slate.bad, slate.reasons)
+    present = set(table.column_names)
     numeric: dict[str, np.ndarray] = {}
     labelled: dict[str, pa.ChunkedArray] = {}
     for feature in interface.features:
         column = table.column(feature.name) if feature.name in present else None
+        fail = refused.fail
+        if column is None:
+            fail(np.ones(n, dtype=bool), _absent(feature, table.column_names))
+            fail = _already_refused
         if feature.type is FeatureType.NUMERIC:
             numeric[feature.name] = _check_number(column, n, feature, interface, fail)
         else:
             labelled[feature.name] = _check_label(column, n, feature, interface, fail)
 
-    _reject_repeated_lines(players, line, books, fail)
-
+    bad_rows = refused.bad
     good_rows = np.flatnonzero(~bad_rows)
     all_good = len(good_rows) == n
     chosen = None if all_good else pa.array(good_rows)
     rejects = [
         RowReject(
             row_number=int(index),
-            player_lookup=_shortened(players[int(index)].as_py()),
-            reason="; ".join(reasons[int(index)]),
+            player_lookup=_shortened(slate.players[int(index)].as_py()),
+            reason="; ".join(refused.reasons[int(index)]),
             raw_row=table.slice(int(index), 1).to_pylist()[0],
         )
         for index in np.flatnonzero(bad_rows)
@@ -429,12 +480,37 @@ def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -
     return CheckedRows(
         requested=n,
         row_numbers=good_rows,
-        player_lookup=kept(players),
-        line_value=line[good_rows],
-        sportsbook=kept(books),
+        player_lookup=kept(slate.players),
+        line_value=slate.line[good_rows],
+        sportsbook=kept(slate.books),
         features=_model_input(interface, numeric, labelled, good_rows, all_good),
         rejects=rejects,
     )
+
+
+def check_rows(table: pa.Table, *, interface: ModelInterface, game_date: date) -> CheckedRows:
+    """Split rows into the good (as the model's input) and the rejected (with reasons)."""
+    return check_features(check_slate(table, game_date=game_date), interface)
+
+
+def _absent(feature: ModelFeature, columns: Sequence[str]) -> str:
+    """Why a row lacks a feature no row carries, with the columns that look like it."""
+    wanted = _comparable(feature.name)
+    alike = [c for c in columns if _comparable(c) == wanted]
+    alike = alike or difflib.get_close_matches(feature.name, columns, n=2, cutoff=0.75)
+    hint = f": the input has {', '.join(repr(c) for c in alike)}" if alike else ""
+    return (
+        f"feature {feature.name} is not in the input (column names must match the model's "
+        f"exactly{hint})"
+    )
+
+
+def _already_refused(mask: np.ndarray, reason: str | Sequence[str]) -> None:
+    """Every row already refused for a feature it lacks: no second reason for it."""
+
+
+def _comparable(name: str) -> str:
+    return "".join(c for c in name.lower() if c.isalnum())
 
 
 def _shortened(player: str | None) -> str | None:
@@ -454,10 +530,6 @@ def _check_number(
     fail: _Fail,
 ) -> np.ndarray:
     name = feature.name
-    if column is None and interface.forbids_missing:
-        fail(
-            np.ones(n, dtype=bool), f"feature {name} is missing (the model forbids missing values)"
-        )
     values, bad = numeric_column(column, n)
     if bad.any() or not np.isfinite(values).all():
         fail(bad, f"feature {name} is not a number")

@@ -79,6 +79,7 @@ def score_rows(served: ServedModel, table: pa.Table, game_date: date) -> tuple[C
     return checked, score(served, checked.features)
 
 
-def text_columns(interface: ModelInterface) -> tuple[str, ...]:
-    """The features whose values are text, read as text from a CSV."""
-    return tuple(f.name for f in interface.features if f.type is not FeatureType.NUMERIC)
+def text_columns(*interfaces: ModelInterface) -> tuple[str, ...]:
+    """The features whose values are text to any of the models, read as text from a CSV."""
+    names = (f.name for i in interfaces for f in i.features if f.type is not FeatureType.NUMERIC)
+    return tuple(dict.fromkeys(names))

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from attribution.batches.lineup import Role
 from attribution.batches.request import BatchRequest
 from attribution.batches.rows import CheckedRows
 from attribution.batches.scoring import Scores
@@ -17,6 +18,12 @@ from attribution.model_card.card import ModelCard, attribution_columns
 from attribution.warehouse.tables import table_spec
 
 STAMPED = "stamped"
+# Where each role's rows are written: the champion's are the system's predictions, which
+# readers that know nothing of challengers keep reading as before.
+PREDICTION_TABLES = {
+    Role.CHAMPION: "player_prop_predictions",
+    Role.CHALLENGER: "challenger_predictions",
+}
 
 
 def batch_key(batch_id: str, system_id: str, game_date: str) -> str:
@@ -70,18 +77,24 @@ def stamp_predictions(
     rules: PickRules,
     created_at: datetime,
     method: str = STAMPED,
+    role: Role = Role.CHAMPION,
 ) -> pa.Table:
     """One row per prediction, with the six attribution columns the reference system's table
     had and the card's id.
 
     A points model fills ``predicted_points`` and ``edge``; an over/under classifier fills
-    ``over_probability`` and leaves them NULL.
+    ``over_probability`` and leaves them NULL. A challenger's rows (for
+    ``challenger_predictions``) have the champion's prediction id for the same line, then
+    ``@`` and the first 16 hex of the challenger's sha256.
     """
-    spec = table_spec("player_prop_predictions")
+    spec = table_spec(PREDICTION_TABLES[role])
     players, line_value = checked.player_lookup, checked.line_value
     n = len(players)
+    ids = prediction_ids(request, players, line_value, checked.sportsbook)
+    if role is Role.CHALLENGER:
+        ids = pc.binary_join_element_wise(ids, card.model_sha256[:16], "@")
     varying: dict[str, pa.Array] = {
-        "prediction_id": prediction_ids(request, players, line_value, checked.sportsbook),
+        "prediction_id": ids,
         "player_lookup": players,
         "line_value": pa.array(line_value, pa.float64()),
         "sportsbook": checked.sportsbook,
@@ -108,6 +121,7 @@ def stamp_predictions(
         "created_at": created_at,
         **attribution_columns(card),
         "attribution_method": method,
+        "model_role": role.value,
     }
     arrays = []
     fields = []

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from datetime import date
+import json
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from attribution.batches.inputs import inline_bytes, kept_input_name, reused_batch_id, write_once
+from attribution.batches.lineup import Role
 from attribution.batches.request import (
     PUBSUB_MAX_MESSAGE_BYTES,
     BatchRequest,
@@ -25,11 +27,15 @@ from attribution.cli.game_dates import GameDates, add_game_dates
 from attribution.cli.output import print_json, print_table
 from attribution.cli.progress import progress_bar
 from attribution.cli.waiting import Pending, add_wait_argument, await_function, report_pending
+from attribution.clock import now_utc
+from attribution.comparison.compare import compare_models, evidence_document, evidence_summary
 from attribution.errors import PermanentError
+from attribution.history.ledger import Deployment
 from attribution.limits import MAX_BATCH_ID_CHARS, check_batch_id, check_system_id
+from attribution.model_card.card import ModelCard
 from attribution.model_card.extraction import parse_timestamp
 from attribution.ports import Row
-from attribution.verification.game_results import load_results
+from attribution.verification.game_results import RESULT_COLUMNS, load_results
 from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_spec
 
@@ -39,11 +45,36 @@ INLINE_LIMIT_BYTES = PUBSUB_MAX_MESSAGE_BYTES // 2
 def add_parsers(sub: Any) -> None:
     promote = sub.add_parser("promote", help="make a model the active one for a system")
     promote.add_argument("system_id", help="the system whose active model it becomes")
-    promote.add_argument("model_ref", help="card id, model sha256 (or 8+ char prefix), file name")
+    promote.add_argument(
+        "model_ref", help="card id or model sha256 (or an 8+ char prefix of either), file name"
+    )
     promote.add_argument("--at", help="RFC 3339 instant it becomes active (default: now)")
     promote.add_argument("--by", help="who promoted it (kept in the ledger)")
     promote.add_argument("--note", help="why (kept in the ledger)")
     promote.set_defaults(handler=cmd_promote)
+
+    challenge = sub.add_parser(
+        "challenge",
+        help="run a model as a challenger beside the champion",
+        description="From --at (default now) until --until, retire or promotion, every batch "
+        "of the system also scores this model on the same rows; its rows go to "
+        "challenger_predictions and `attribution report compare` grades it against the champion.",
+    )
+    challenge.add_argument("system_id", help="the system it challenges the champion of")
+    challenge.add_argument("model_ref", help="card id, model sha256 (or 8+ char prefix), file name")
+    challenge.add_argument("--at", help="RFC 3339 instant it starts (default: now)")
+    challenge.add_argument("--until", help="RFC 3339 instant it stops (default: until retired)")
+    challenge.add_argument("--by", help="who started it (kept in the ledger)")
+    challenge.add_argument("--note", help="why (kept in the ledger)")
+    challenge.set_defaults(handler=cmd_challenge)
+
+    retire = sub.add_parser("retire", help="stop scoring a challenger")
+    retire.add_argument("system_id", help="the system it challenges")
+    retire.add_argument("model_ref", help="card id, model sha256 (or 8+ char prefix), file name")
+    retire.add_argument("--at", help="RFC 3339 instant it stops (default: now)")
+    retire.add_argument("--by", help="who retired it (kept in the ledger)")
+    retire.add_argument("--note", help="why (kept in the ledger)")
+    retire.set_defaults(handler=cmd_retire)
 
     deployments = sub.add_parser("deployments", help="the deployment ledger")
     deployments.add_argument("--system-id", help="only this system's promotions")
@@ -67,8 +98,16 @@ def add_parsers(sub: Any) -> None:
     add_wait_argument(predict, "the batch's execution log row")
     predict.set_defaults(handler=cmd_predict)
 
-    results = sub.add_parser("results", help="load actual points (game_date, player, points)")
-    results.add_argument("--input", required=True, type=Path, help="JSONL, CSV or Parquet")
+    columns = ", ".join(RESULT_COLUMNS)
+    results = sub.add_parser(
+        "results",
+        help=f"load actual points (columns {columns})",
+        description="Load actual points into player_game_results from a file with the columns "
+        f"{columns}; a row refused is kept, with its reasons, in player_game_results_rejects.",
+    )
+    results.add_argument(
+        "--input", required=True, type=Path, help=f"JSONL, CSV or Parquet with columns {columns}"
+    )
     results.set_defaults(handler=cmd_results)
 
     predictions = sub.add_parser(
@@ -93,22 +132,79 @@ def add_parsers(sub: Any) -> None:
     predictions.set_defaults(handler=cmd_predictions)
 
 
+def _instant(text: str | None, flag: str) -> datetime | None:
+    try:
+        return parse_timestamp(text, fact=flag) if text else None
+    except PermanentError as exc:
+        raise PermanentError("bad_argument", exc.message) from None
+
+
 def cmd_promote(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
     card = app.registry.resolve(args.model_ref)
-    try:
-        at = parse_timestamp(args.at, fact="--at") if args.at else None
-    except PermanentError as exc:
-        raise PermanentError("bad_argument", exc.message) from None
-    deployment, new = app.ledger.promote(args.system_id, card, at=at, by=args.by, note=args.note)
+    at = _instant(args.at, "--at")
+    evidence = promotion_evidence(app, args.system_id, card, at)
+    deployment, new = app.ledger.promote(
+        args.system_id, card, at=at, by=args.by, note=args.note, evidence=evidence
+    )
+    code = _recorded(args, deployment, new, "promoted")
+    if evidence and not args.json:
+        print(f"  evidence: {evidence_summary(evidence)}")
+    return code
+
+
+def promotion_evidence(
+    app: App, system_id: str, card: ModelCard, at: datetime | None
+) -> str | None:
+    """The comparison with the champion, when a challenger is promoted (JSON), else None."""
+    lineup = app.ledger.lineup_at(system_id, at or now_utc())
+    if lineup.role_of(card.model_sha256) is not Role.CHALLENGER or lineup.champion is None:
+        return None
+    champion = lineup.champion.model_sha256
+    for comparison in compare_models(app.warehouse, system_id=system_id):
+        if (
+            comparison.challenger_sha256 == card.model_sha256
+            and comparison.champion_sha256 == champion
+        ):
+            return evidence_document(comparison)
+    return None
+
+
+def cmd_challenge(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    card = app.registry.resolve(args.model_ref)
+    deployment, new = app.ledger.challenge(
+        args.system_id,
+        card,
+        at=_instant(args.at, "--at"),
+        until=_instant(args.until, "--until"),
+        by=args.by,
+        note=args.note,
+    )
+    return _recorded(args, deployment, new, "challenging with")
+
+
+def cmd_retire(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    card = app.registry.resolve(args.model_ref)
+    at = _instant(args.at, "--at")
+    deployment, new = app.ledger.retire(args.system_id, card, at=at, by=args.by, note=args.note)
+    return _recorded(args, deployment, new, "retired")
+
+
+def _recorded(args: argparse.Namespace, deployment: Deployment, new: bool, verb: str) -> int:
+    """One ledger entry as the command that made it says it."""
     if args.json:
         print_json({**deployment.__dict__, "new": new})
-    else:
-        verb = "promoted" if new else "already recorded:"
-        print(
-            f"{verb} {card.model_file_name} ({card.model_sha256[:12]}) for {args.system_id} "
-            f"from {deployment.active_from:%Y-%m-%d %H:%M:%SZ}"
-        )
+        return ExitCode.OK
+    until = (
+        f" until {deployment.active_until:%Y-%m-%d %H:%M:%SZ}" if deployment.active_until else ""
+    )
+    print(
+        f"{verb if new else 'already recorded:'} {deployment.model_file_name} "
+        f"({deployment.model_sha256[:12]}) for {deployment.system_id} "
+        f"from {deployment.active_from:%Y-%m-%d %H:%M:%SZ}{until}"
+    )
     return ExitCode.OK
 
 
@@ -119,8 +215,18 @@ def cmd_deployments(app: App | None, args: argparse.Namespace) -> int:
         print_json(rows)
     else:
         print_table(
-            rows,
-            ["system_id", "model_file_name", "model_sha256", "active_from", "deployed_by", "note"],
+            [{**row, "evidence": evidence_summary(row.get("evidence"))} for row in rows],
+            [
+                "system_id",
+                "role",
+                "model_file_name",
+                "model_sha256",
+                "active_from",
+                "active_until",
+                "deployed_by",
+                "note",
+                "evidence",
+            ],
         )
     return ExitCode.OK
 
@@ -166,6 +272,10 @@ def _batch_summary(batch_id: str, log: Row) -> str:
         text += f", {counts[0]} written, {counts[1]} rejected of {counts[2]}"
     if log.get("model_file_name"):
         text += f" by {log['model_file_name']}"
+    for challenger in json.loads(log.get("challengers") or "[]"):
+        text += f"; challenger {challenger['model_file_name']}: " + (
+            challenger["error"] or f"{challenger['rows_written']} written"
+        )
     error = log.get("error")
     if not error and status == "failed" and log.get("rows_requested") == 0:
         error = "no rows"
@@ -280,6 +390,7 @@ PREDICTION_COLUMNS = (
     "player_lookup",
     "line_value",
     "predicted_points",
+    "over_probability",
     "recommendation",
     "model_file_name",
     "model_sha256",

@@ -1,5 +1,5 @@
-"""``verify`` (exit 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN, 5 unknown system) and
-``report models``."""
+"""``verify`` (exit 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN, 5 unknown system), ``report
+models`` and ``report compare``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from attribution.cli.arguments import number
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.game_dates import add_game_dates
 from attribution.cli.output import print_json, print_table
+from attribution.comparison.compare import compare_models
 from attribution.verification.outcome import (
     Status,
     SystemVerdict,
@@ -63,6 +64,26 @@ def add_parsers(sub: Any) -> None:
     models.add_argument("--min-edge", type=number(0), default=5.0, help="high-edge threshold")
     models.set_defaults(handler=cmd_report_models)
 
+    compare = kinds.add_parser(
+        "compare",
+        help="each challenger against the champion, on the games both predicted",
+        description="For each challenger of the system against the champion it ran beside: "
+        "the picks both made on the same batch, player, line and sportsbook that have a "
+        "result; each model's hit rate and MAE there, the hit-rate difference with a 95% "
+        "interval and an exact McNemar test, the MAE difference with a paired 95% interval, "
+        "and a verdict: challenger better, worse, or not yet distinguishable (with about how "
+        "many more graded picks would decide at the effect seen).",
+    )
+    compare.add_argument("--system-id", required=True, help="the system whose models to compare")
+    add_game_dates(compare, what="compare the games", required=False, open_ended=True)
+    compare.add_argument(
+        "--min-edge",
+        type=number(0),
+        default=0.0,
+        help="a points prediction is a pick only from this |edge| (default: every OVER/UNDER)",
+    )
+    compare.set_defaults(handler=cmd_report_compare)
+
 
 def cmd_verify(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
@@ -95,6 +116,33 @@ def cmd_verify(app: App | None, args: argparse.Namespace) -> int:
     return EXIT_CODES[overall(v.verdict for v in verdicts)]
 
 
+def cmd_report_compare(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    comparisons = compare_models(
+        app.warehouse,
+        system_id=args.system_id,
+        from_date=args.dates.first,
+        to_date=args.dates.last,
+        min_edge=args.min_edge,
+    )
+    if args.json:
+        print_json({"comparisons": [c.to_document() for c in comparisons]})
+        return ExitCode.OK
+    if not comparisons:
+        print(
+            f"{args.system_id}: no challenger has graded predictions beside the champion "
+            "(`attribution challenge` starts one; results make them graded)"
+        )
+    for c in comparisons:
+        print(
+            f"{c.system_id}: {c.challenger_file_name} (challenger) vs {c.champion_file_name} "
+            f"(champion), {c.first_game} to {c.last_game}"
+        )
+        for line in c.text().splitlines():
+            print(f"  {line}")
+    return ExitCode.OK
+
+
 def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
     rows = model_report(
@@ -111,6 +159,7 @@ def cmd_report_models(app: App | None, args: argparse.Namespace) -> int:
         rows,
         [
             "system_id",
+            "model_role",
             "model_file_name",
             "prediction_type",
             "predictions",

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from attribution.batches.lineup import Role
 from attribution.errors import PermanentError
 from attribution.history.ledger import DeploymentLedger
 from attribution.model_card.card import ModelCard, format_timestamp
@@ -83,6 +84,8 @@ def _contradictions(entries: list[LedgerEntry], ledger: DeploymentLedger) -> lis
     claimed: dict[tuple[str, datetime], tuple[str, str]] = {}
     for system_id in {e.system_id for e in entries}:
         for row in ledger.list(system_id):
+            if row["role"] != Role.CHAMPION:
+                continue  # a challenger may start at a promotion's instant
             key = (system_id, row["active_from"])
             claimed[key] = (row["model_sha256"], f"the ledger ({row['model_file_name']})")
     for entry in entries:

@@ -1,10 +1,12 @@
 """Deployment drift: rows stamped with a model neither pinned by their batch nor active for
-their system at their time per the ledger."""
+their system at their time per the ledger; a challenger's rows, from a model that was not
+then one of the system's challengers."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from attribution.batches.lineup import Role
 from attribution.history.ledger import DeploymentLedger
 from attribution.verification.checks import CheckContext
 from attribution.verification.outcome import CheckResult, Status
@@ -20,21 +22,30 @@ def deployment_drift(ctx: CheckContext) -> CheckResult:
     rows_drifted = 0
     for batch in ctx.query("verify_stamped_batches"):
         checked += int(batch["predictions"])
-        pin = batch["model_pin"]
-        if pin and pin in (batch["model_sha256"], batch["model_file_name"]):
-            continue
         at = batch["started_at"] or batch["created_at"]
-        allowed = {c.model_sha256 for c in timeline.candidates(at - grace / 2, grace / 2)}
-        active = timeline.active_at(at)
-        if batch["model_sha256"] in allowed:
-            continue
+        model = f"{batch['model_file_name']} ({str(batch['model_sha256'])[:12]})"
+        if batch["model_role"] == Role.CHALLENGER:
+            if batch["model_sha256"] in timeline.challenger_candidates(at - grace / 2, grace / 2):
+                continue
+            detail = (
+                f"batch {batch['batch_id']}: challenger rows of {model} at "
+                f"{at:%Y-%m-%d %H:%M:%SZ}, but it was no challenger of {ctx.system_id} then"
+            )
+        else:
+            pin = batch["model_pin"]
+            if pin and pin in (batch["model_sha256"], batch["model_file_name"]):
+                continue
+            allowed = {c.model_sha256 for c in timeline.candidates(at - grace / 2, grace / 2)}
+            if batch["model_sha256"] in allowed:
+                continue
+            active = timeline.active_at(at)
+            detail = (
+                f"batch {batch['batch_id']}: stamped {model}, but the ledger had "
+                f"{active.model_file_name if active else 'no model'} active at "
+                f"{at:%Y-%m-%d %H:%M:%SZ}" + (f" and the batch pinned {pin}" if pin else "")
+            )
         rows_drifted += int(batch["predictions"])
-        expected = active.model_file_name if active else "no model"
-        drifted.append(
-            f"batch {batch['batch_id']}: stamped {batch['model_file_name']} "
-            f"({str(batch['model_sha256'])[:12]}), but the ledger had {expected} active at "
-            f"{at:%Y-%m-%d %H:%M:%SZ}" + (f" and the batch pinned {pin}" if pin else "")
-        )
+        drifted.append(detail)
     status = ctx.judge("drift", rows_drifted, max(checked, 1))
     return CheckResult(
         "deployment_drift",

@@ -14,9 +14,10 @@ from attribution.errors import PermanentError
 from attribution.json_safe import dumps_finite, json_default
 from attribution.logs import get_logger
 from attribution.model_card.registry import CardRegistry
-from attribution.ports import NotificationError, Notifier, ObjectStore, Warehouse
+from attribution.ports import Alert, NotificationError, Notifier, ObjectStore, Warehouse
 from attribution.verification import checks
 from attribution.verification.alerts import alert_for
+from attribution.verification.challengers import challengers, decided_alert, newly_decided
 from attribution.verification.drift import deployment_drift
 from attribution.verification.outcome import CheckResult, Status, SystemVerdict, overall
 from attribution.verification.request import SYSTEM_ID_PATTERN
@@ -56,6 +57,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("performance", checks.performance),
     ("recommendation_skew", checks.recommendation_skew),
     ("leakage", checks.leakage),
+    ("challengers", challengers),
     ("deployment_drift", deployment_drift),
 )
 
@@ -134,7 +136,7 @@ class Verifier:
                 )
             results.extend(outcome if isinstance(outcome, list) else [outcome])
         verdict = overall(r.status for r in results)
-        previous, last_alert = self._memory(system_id, verdict)
+        previous, last_alert = self._memory(system_id, game_date, verdict)
         result = SystemVerdict(
             run_id=run_id,
             game_date=game_date,
@@ -152,7 +154,10 @@ class Verifier:
         if self._should_alert(verdict, previous, last_alert, result.finished_at):
             alerted = self._send(result)
         result = SystemVerdict(**{**result.__dict__, "alerted": alerted})
+        decided = self._newly_decided(result)
         self._record(result)
+        if decided:
+            self._deliver(decided_alert(system_id, game_date.isoformat(), decided))
         _log.info(
             "verification finished",
             extra={
@@ -164,8 +169,14 @@ class Verifier:
         )
         return result
 
-    def _memory(self, system_id: str, verdict: Status) -> tuple[Status | None, datetime | None]:
-        rows = self.warehouse.query(sql("verification_last_runs"), {"system_id": system_id})
+    def _memory(
+        self, system_id: str, game_date: date, verdict: Status
+    ) -> tuple[Status | None, datetime | None]:
+        """The day's previous verdict for the system (None: its first verification) and when
+        the day was last alerted with ``verdict``."""
+        rows = self.warehouse.query(
+            sql("verification_last_runs"), {"system_id": system_id, "game_date": game_date}
+        )
         previous = Status(rows[0]["verdict"]) if rows else None
         last_alert = next(
             (r["finished_at"] for r in rows if r["alerted"] and r["verdict"] == verdict.value),
@@ -187,14 +198,28 @@ class Verifier:
         window = timedelta(hours=self.settings.repeat_window_hours)
         return last_alert is None or now - last_alert >= window
 
+    def _newly_decided(self, verdict: SystemVerdict) -> list[str]:
+        """Challengers that this verification finds better or worse than the champion and
+        the system's latest earlier one did not (so each decision is told once)."""
+        check = next((c for c in verdict.checks if c.name == "challengers"), None)
+        if check is None or not check.figures.get("decisions"):
+            return []
+        latest = self.warehouse.query(
+            sql("verification_latest_run"), {"system_id": verdict.system_id}
+        )
+        return newly_decided(check, latest)
+
     def _send(self, verdict: SystemVerdict) -> bool:
+        return self._deliver(alert_for(verdict))
+
+    def _deliver(self, alert: Alert) -> bool:
         try:
-            self.notifier.notify(alert_for(verdict))
+            self.notifier.notify(alert)
             return True
         except NotificationError as exc:
             _log.error(
                 "alert could not be delivered",
-                extra={"system_id": verdict.system_id, "error": str(exc)},
+                extra={"alert": alert.title, "error": str(exc)},
             )
             return False
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from app_support import upload_model
@@ -395,3 +395,30 @@ def test_a_transient_failure_reading_the_claim_check_is_retried(
     assert post(function_client, event, binary=True) == 200
     assert len(predictions(app, "b-flaky-read")) == 40
     assert the_log(app, "b-flaky-read")["status"] == "success"
+
+
+def _strict_json(text: str) -> Any:
+    def refuse(constant: str) -> NoReturn:
+        raise ValueError(f"not RFC 8259 JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_rejected_rows_infinite_number_is_kept_as_valid_json(
+    world: BatchWorld, slate: Slate
+) -> None:
+    rows = [dict(r) for r in slate.rows[:3]]
+    rows[1]["rest_days"] = 12345.678  # spelled 1e400 in the message, which JSON reads as inf
+    data = request("b-infinite", rows).encode().replace(b"12345.678", b"1e400")
+    assert b"1e400" in data
+    publish(world.app, data)
+
+    (reject,) = rejects(world.app, "b-infinite")
+    assert reject["row_number"] == 1
+    assert reject["reason"] == "feature rest_days is not finite"
+    raw = _strict_json(reject["raw_row"])
+    assert raw["rest_days"] is None
+    assert raw["non_finite"] == {"rest_days": "Infinity"}
+    assert {k: v for k, v in raw.items() if k not in ("rest_days", "non_finite")} == {
+        k: v for k, v in rows[1].items() if k != "rest_days"
+    }

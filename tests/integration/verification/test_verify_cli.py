@@ -247,4 +247,5 @@ def test_report_models_prints_a_table(history: World, capsys: pytest.CaptureFixt
         assert column in header
     body = lines[2:]
     assert len(body) == 2
-    assert body[0].split()[1] == B_NAME and body[1].split()[1] == A_NAME
+    assert body[0].split()[1:3] == ["champion", B_NAME]
+    assert body[1].split()[1:3] == ["champion", A_NAME]

@@ -1,6 +1,8 @@
--- The seed's "which model produced which performance" question, for every model file.
+-- "Which model produced which performance", for every model file in each role it played
+-- (the champion's rows, and a challenger's scored beside it).
 SELECT
   system_id,
+  model_role,
   model_file_name,
   model_sha256,
   COUNT(*) AS predictions,
@@ -25,5 +27,5 @@ SELECT
 FROM prediction_accuracy
 WHERE (@system_id IS NULL OR system_id = @system_id)
   AND game_date BETWEEN @from_date AND @to_date
-GROUP BY system_id, model_file_name, model_sha256
-ORDER BY system_id, last_game DESC, model_file_name
+GROUP BY system_id, model_role, model_file_name, model_sha256
+ORDER BY system_id, model_role, last_game DESC, model_file_name

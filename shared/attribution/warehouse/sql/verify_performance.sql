@@ -1,5 +1,6 @@
--- Graded performance of each model that predicted on the verified date, over every game
--- it predicted up to and including that date.
+-- Graded performance of each model that predicted on the verified date as the system's
+-- champion, over every game it predicted as champion up to and including that date
+-- (challengers are compared with the champion, not held to their cards: report compare).
 SELECT
   model_file_name,
   model_sha256,
@@ -17,7 +18,7 @@ SELECT
   AVG(brier_score) AS brier_score,
   AVG(log_loss) AS log_loss
 FROM prediction_accuracy
-WHERE game_date <= @game_date AND system_id = @system_id
+WHERE game_date <= @game_date AND system_id = @system_id AND model_role = 'champion'
   AND model_sha256 IN (
     SELECT model_sha256 FROM player_prop_predictions
     WHERE game_date = @game_date AND system_id = @system_id AND model_sha256 IS NOT NULL
