@@ -410,3 +410,19 @@ def test_deployment_drift_takes_a_challengers_rows_only_while_it_is_one(league: 
         "challenger rows of " + league.over_under.file_name in line and "no challenger" in line
         for line in drift.details
     )
+
+
+def test_backfill_with_replay_leaves_stamped_champions_and_challengers_alone(
+    league: League,
+) -> None:
+    def snapshot(table: str) -> list[tuple[Any, ...]]:
+        rows = league.app.warehouse.query(
+            f"SELECT prediction_id, model_sha256, attribution_method FROM {table}", {}
+        )  # table: a test constant
+        return sorted(tuple(r.values()) for r in rows)
+
+    before = {t: snapshot(t) for t in ("player_prop_predictions", "challenger_predictions")}
+    code, out = cli("--json", "backfill", "--system-id", SYSTEM, "--replay")
+    assert code == 0, out
+    assert json.loads(out)["considered"] == 0
+    assert {t: snapshot(t) for t in before} == before
