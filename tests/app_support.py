@@ -1,12 +1,17 @@
-"""Test support shared by the integration suites: publishing a model through the embedded
-bus as Cloud Storage would announce it, and a notifier that records what it was sent."""
+"""Test support shared by the suites: publishing a model through the embedded bus as Cloud
+Storage would announce it, a batch request that carries its rows, and a notifier that
+records what it was sent."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from attribution.adapters.embedded.inprocess_bus import InProcessBus
+from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App
 from attribution.model_card.card import ModelCard
 from attribution.ports import Alert, NotificationError
@@ -28,6 +33,21 @@ def upload_model(app: App, model: Path | bytes, file_name: str) -> ModelCard:
     card = publish_model(app, model, file_name)
     assert card is not None, f"no card was published for {file_name}"
     return card
+
+
+def inline_batch(
+    batch_id: str, system_id: str, game_date: date, rows: Sequence[Mapping[str, Any]]
+) -> BatchRequest:
+    """An overnight batch request with its rows inline, its model the ledger's active one."""
+    return BatchRequest(
+        batch_id=batch_id,
+        system_id=system_id,
+        game_date=game_date,
+        run_mode=RunMode.OVERNIGHT,
+        pin=None,
+        rows=rows,
+        rows_uri=None,
+    )
 
 
 class RecordingNotifier:

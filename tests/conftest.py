@@ -1,4 +1,5 @@
-"""Fixtures every test may use: a clean process, an isolated embedded App, and small models.
+"""Fixtures every test may use: a clean process, its log lines kept out of capsys, an isolated
+embedded App, and small models.
 
 The models are trained once per session (a few hundred milliseconds each) into a temporary
 folder; tests read their bytes and never modify the files. The emulator fixtures live in
@@ -9,6 +10,7 @@ emulator of each kind per session.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -29,6 +31,7 @@ from emulators import (
 from attribution.bootstrap import App, build_app, use_app
 from attribution.config import Settings
 from attribution.devtools.training import TrainingSpec, train_model
+from attribution.logs import configure_logging
 
 __all__ = ["gcp_project", "gcs_bucket", "gcs_emulator", "pubsub", "pubsub_emulator", "pubsub_topic"]
 
@@ -66,6 +69,14 @@ class TrainedModels:
     old: Path
     retrain: Path
     factless: Path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_on_the_process_stderr() -> None:
+    """The library's log lines go to the process's own stderr (pytest shows them with a failing
+    test), never into a test's capsys: what a test reads there is what the CLI itself printed.
+    ``build_app`` keeps this stream; the library alone writes to ``sys.stderr`` of the moment."""
+    configure_logging("INFO", stream=sys.__stderr__)
 
 
 @pytest.fixture(autouse=True)

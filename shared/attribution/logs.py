@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TextIO
 
 LOG_FORMATS = ("auto", "json", "text")
 
@@ -73,7 +73,22 @@ class TextFormatter(logging.Formatter):
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The one handler configure_logging installs (and finds again)."""
+    """The one handler configure_logging installs (and finds again). Given no stream, it
+    writes to ``sys.stderr`` as it is at each record, as logging's own last-resort handler
+    does: one kept from when it was made may have been replaced and closed since (a test's
+    captured stderr)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        logging.Handler.__init__(self)
+        self._stream = stream
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream if self._stream is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, stream: TextIO) -> None:  # setStream's way in
+        self._stream = stream
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -83,17 +98,20 @@ def _is_terminal(stream: Any) -> bool:
         return False
 
 
-def configure_logging(level: str, log_format: str = "auto") -> None:
-    """Log at ``level`` on stderr: ``json`` lines, ``text`` lines, or ``auto``: text when
-    stderr is a terminal, else JSON (Cloud Logging, files, pipes). Called again, it changes
-    the level and format of the handler it installed rather than adding another."""
+def configure_logging(level: str, log_format: str = "auto", stream: TextIO | None = None) -> None:
+    """Log at ``level`` on stderr (or on ``stream``): ``json`` lines, ``text`` lines, or
+    ``auto``: text when it is a terminal, else JSON (Cloud Logging, files, pipes). Called
+    again, it changes the level and format of the handler it installed rather than adding
+    another, and keeps its stream unless given one."""
     if log_format not in LOG_FORMATS:
         raise ValueError(f"log format {log_format!r} is not one of {', '.join(LOG_FORMATS)}")
     root = logging.getLogger()
     handler = next((h for h in root.handlers if isinstance(h, _Handler)), None)
     if handler is None:
-        handler = _Handler(sys.stderr)
+        handler = _Handler(stream)
         root.addHandler(handler)
+    elif stream is not None:
+        handler.setStream(stream)
     text = log_format == "text" or (log_format == "auto" and _is_terminal(handler.stream))
     handler.setFormatter(TextFormatter() if text else JsonFormatter())
     root.setLevel(level)

@@ -23,13 +23,13 @@ from typing import Any, TypeVar
 import functions_framework
 import pyarrow as pa
 import pytest
+from app_support import inline_batch
 from emulators import emulator_unavailable, free_port
 from werkzeug.serving import make_server
 
 from attribution.adapters.embedded.duckdb_shared import SharedDuckDBWarehouse
 from attribution.adapters.google_cloud.gcs_store import GcsStore
 from attribution.adapters.google_cloud.pubsub_publisher import PubSubPublisher
-from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App, build_app, use_app
 from attribution.cli.main import main as cli_main
 from attribution.config import (
@@ -169,15 +169,7 @@ def test_upload_card_batch_redelivery_and_verification_through_the_stack(
 
     # A batch request on the emulator's topic; the push subscription delivers it.
     batch_id = f"e2e-{uuid.uuid4().hex[:8]}"
-    request = BatchRequest(
-        batch_id=batch_id,
-        system_id=SYSTEM,
-        game_date=DAY,
-        run_mode=RunMode.OVERNIGHT,
-        pin=None,
-        rows=slate_for(DAY, players=PLAYERS).rows,
-        rows_uri=None,
-    )
+    request = inline_batch(batch_id, SYSTEM, DAY, slate_for(DAY, players=PLAYERS).rows)
     publisher = PubSubPublisher(project)
     publisher.publish(settings.prediction_batches_topic, request.encode(), {"batch_id": batch_id})
     log = eventually(lambda: execution_log(user, batch_id) or None, what="the execution log row")
@@ -294,15 +286,7 @@ def test_pubsub_push_subscription_drives_prediction_batch_under_functions_framew
         instance.ledger.promote(SYSTEM, outcome.card, by="e2e")
 
         batch_id = f"push-{suffix}"
-        request = BatchRequest(
-            batch_id=batch_id,
-            system_id=SYSTEM,
-            game_date=DAY,
-            run_mode=RunMode.OVERNIGHT,
-            pin=None,
-            rows=slate_for(DAY, players=10).rows,
-            rows_uri=None,
-        )
+        request = inline_batch(batch_id, SYSTEM, DAY, slate_for(DAY, players=10).rows)
         message_id = instance.publisher.publish(
             settings.prediction_batches_topic, request.encode(), {"origin": "e2e"}
         )

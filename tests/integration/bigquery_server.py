@@ -13,7 +13,8 @@ removing the venv removes it all.
 ``bigquery_emulator`` fixture (import it into a test module) installs it too if it is
 missing or out of date, then starts the server once per session on free ports, in its own
 process group, with a temporary data folder. When it cannot, its tests are skipped with the
-reason, except under CI=true, where they fail.
+reason, except under CI=true, where they fail. ``empty_bq`` (imported likewise) is a new
+dataset on it for one test.
 """
 
 from __future__ import annotations
@@ -363,6 +364,14 @@ def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield server.endpoint
     finally:
         server.stop()
+
+
+@pytest.fixture
+def empty_bq(bigquery_emulator: str) -> Iterator[BigQueryWarehouse]:
+    """A new, empty dataset, dropped afterwards."""
+    warehouse = new_dataset(bigquery_emulator)
+    yield warehouse
+    drop_dataset(warehouse)
 
 
 def main(argv: Sequence[str]) -> int:

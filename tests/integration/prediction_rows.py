@@ -1,5 +1,5 @@
 """Prediction rows for the warehouse adapters' tests: one with a value in every column, one
-with only the required ones, as Arrow in the table's own schema."""
+with only the required ones, as Arrow in the table's own schema; and a count of rows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from attribution.ports import Warehouse
 from attribution.warehouse.tables import table_spec
 
 PREDICTIONS = "player_prop_predictions"
@@ -33,3 +34,7 @@ def bare_prediction(n: int) -> dict[str, Any]:
 
 def arrow(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=table_spec(PREDICTIONS).arrow_schema)
+
+
+def count(warehouse: Warehouse, table: str, where: str = "TRUE", **params: Any) -> int:
+    return int(warehouse.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)[0]["n"])

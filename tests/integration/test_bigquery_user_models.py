@@ -29,7 +29,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from app_support import upload_model
+from app_support import inline_batch, upload_model
 from bigquery_server import bigquery_emulator, drop_dataset, new_dataset
 from google.cloud import bigquery
 from user_trained_models import (
@@ -46,7 +46,6 @@ from user_trained_models import (
 
 from attribution.adapters.embedded.inprocess_bus import InProcessBus
 from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse, schema_fields
-from attribution.batches.request import BatchRequest, RunMode
 from attribution.batches.stamping import batch_key
 from attribution.bootstrap import App, build_app, use_app
 from attribution.config import Settings
@@ -260,15 +259,7 @@ BATCHES = {
 
 
 def run_batch(app: App, batch_id: str, system_id: str, day: date, rows: Sequence[Row]) -> None:
-    request = BatchRequest(
-        batch_id=batch_id,
-        system_id=system_id,
-        game_date=day,
-        run_mode=RunMode.OVERNIGHT,
-        pin=None,
-        rows=[dict(r) for r in rows],
-        rows_uri=None,
-    )
+    request = inline_batch(batch_id, system_id, day, rows)
     bus = app.publisher
     assert isinstance(bus, InProcessBus)
     before = len(bus.deliveries)

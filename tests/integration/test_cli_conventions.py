@@ -14,9 +14,7 @@ import ast
 import hashlib
 import json
 import os
-import pty
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -25,6 +23,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from terminal_support import run_on_a_terminal
 from test_cli import SMALL, card_objects, run, run_json
 from test_cli_errors import SCRIPT, refused
 
@@ -33,6 +32,7 @@ from attribution.cli.main import build_parser
 from attribution.cli.waiting import Pending, await_function
 from attribution.config import PublisherKind
 from attribution.devtools.slates import slate_for
+from attribution.devtools.training import TrainingSpec, train_model
 from attribution.package_folders import schemas_dir
 
 CLI_FOLDER = Path(attribution.cli.__file__).parent
@@ -188,6 +188,7 @@ def test_cards_show_prints_the_stored_card_by_any_of_its_names(
     assert stored["model_sha256"] == sha256
     references = [
         stored["card_id"],
+        stored["card_id"][:8],
         sha256,
         sha256[:8],
         world.model.name,
@@ -275,14 +276,15 @@ def test_predictions_show_the_attribution_beside_each_prediction(
     assert code == 0
     header, rows = table_cells(out)
     identity = ["game_date", "system_id", "player_lookup", "line_value", "predicted_points"]
-    assert header == [*identity, "recommendation", *ATTRIBUTION]
+    assert header == [*identity, "over_probability", "recommendation", *ATTRIBUTION]
     expected = queried(world.home, ["player_lookup", *ATTRIBUTION])
     assert len(rows) == len(expected) == 12
     for cells, (player, file_name, sha256, trained_at, card_id, method) in zip(
         rows, expected, strict=True
     ):
         assert cells[2] == player
-        assert cells[6:] == [
+        assert cells[5] == "-"  # a points model gives no probability
+        assert cells[7:] == [
             file_name,
             sha256,
             f"{trained_at.astimezone(UTC):%Y-%m-%d %H:%M:%SZ}",
@@ -291,6 +293,38 @@ def test_predictions_show_the_attribution_beside_each_prediction(
         ]
     assert {row[-2] for row in rows} == {world.card["card_id"]}
     assert {row[-1] for row in rows} == {"stamped"}
+
+
+def test_predictions_show_a_classifiers_probability_by_default(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system = "catboost_ou"
+    spec = TrainingSpec(system_id=system, over_under=True, rows=2000, iterations=30, depth=4)
+    model = train_model(spec, tmp_path / "catboost_ou_conventions.cbm")
+    run_json(capsys, "upload", str(model))
+    run_json(capsys, "promote", system, model.name, "--at", "2026-02-01T00:00:00Z")
+    slate = tmp_path / "ou_slate.jsonl"
+    slate.write_text("".join(json.dumps(r) + "\n" for r in slate_for(DAY, players=12).rows))
+    predict = ["predict", "--system-id", system, "--game-date", DAY.isoformat()]
+    assert run_json(capsys, *predict, "--input", str(slate))["status"] == "success"
+
+    code, out, _ = run(capsys, "predictions", "--game-date", DAY.isoformat(), "--system-id", system)
+    assert code == 0
+    header, rows = table_cells(out)
+    with duckdb.connect(str(world.home / "warehouse.duckdb")) as db:
+        expected = db.execute(
+            "SELECT player_lookup, over_probability, recommendation FROM player_prop_predictions "
+            "WHERE game_date = ? AND system_id = ? ORDER BY player_lookup, created_at",
+            [DAY, system],
+        ).fetchall()
+    assert len(rows) == len(expected) == 12
+    column = {name: header.index(name) for name in header}
+    for cells, (player, probability, recommendation) in zip(rows, expected, strict=True):
+        assert 0.0 < probability < 1.0
+        assert cells[column["player_lookup"]] == player
+        assert cells[column["predicted_points"]] == "-"
+        assert cells[column["over_probability"]] == f"{probability:.2f}"
+        assert cells[column["recommendation"]] == recommendation
 
 
 def test_predictions_columns_picks_them(world: World, capsys: pytest.CaptureFixture[str]) -> None:
@@ -346,28 +380,11 @@ def test_no_bar_when_stderr_is_no_terminal(
 def under_a_terminal(home: Path, *argv: str) -> tuple[int, str, str]:
     """The console script with its stderr on a pseudo-terminal (stdout a pipe): the exit
     code, stdout, and everything the terminal was sent."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
+    return run_on_a_terminal(
         [str(SCRIPT), *argv],
-        env={**os.environ, "ATTRIBUTION_HOME": str(home), "TERM": "xterm", "COLUMNS": "250"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=follower,
-        text=True,
+        {**os.environ, "ATTRIBUTION_HOME": str(home), "TERM": "xterm", "COLUMNS": "250"},
+        timeout=120,
     )
-    os.close(follower)
-    screen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the terminal's other end has closed
-            break
-        if not chunk:
-            break
-        screen += chunk
-    os.close(leader)
-    out, _ = process.communicate(timeout=120)
-    return process.returncode, out, screen.decode("utf-8", "replace")
 
 
 def test_a_terminal_shows_the_bars_and_short_log_lines(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
+from terraform_hcl import read_module
 
 from attribution.devtools.local_stack.emulators import PUBSUB_PACKAGE
 
@@ -28,35 +28,9 @@ DOCS = (README, TERRAFORM_README)
 JARGON = re.compile(r"\bseed\b|\bsessions?\b|\bV\d+\b|\bPriority \d\b|\bgen[12]\b", re.IGNORECASE)
 
 
-def unquote(value: Any) -> Any:
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def _clean(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {unquote(k): _clean(v) for k, v in node.items() if k != "__is_block__"}
-    if isinstance(node, list):
-        return [_clean(v) for v in node]
-    return unquote(node)
-
-
 @pytest.fixture(scope="module")
 def terraform() -> dict[str, Any]:
-    """The root module's resources (by type and name), locals and variables."""
-    merged: dict[str, Any] = {"resource": {}, "locals": {}, "variable": {}}
-    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
-        with path.open() as handle:
-            parsed = _clean(hcl2.load(handle))
-        for block in parsed.get("resource", []):
-            for rtype, named in block.items():
-                merged["resource"].setdefault(rtype, {}).update(named)
-        for block in parsed.get("locals", []):
-            merged["locals"].update(block)
-        for block in parsed.get("variable", []):
-            merged["variable"].update(block)
-    return merged
+    return read_module(TERRAFORM_DIR)
 
 
 def default(tf: dict[str, Any], name: str) -> Any:

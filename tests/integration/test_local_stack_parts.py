@@ -13,13 +13,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from app_support import inline_batch
 from cloudevents.conversion import to_structured
 from werkzeug.test import Client
 
 from attribution.adapters.embedded.duckdb_shared import SharedDuckDBWarehouse
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
 from attribution.adapters.embedded.local_bucket import LocalBucket
-from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App
 from attribution.devtools.local_stack.dispatcher import functions_app
 from attribution.devtools.local_stack.watcher import BucketWatcher
@@ -138,15 +138,8 @@ def test_the_dispatcher_serves_every_function_and_takes_raw_pubsub_push_bodies(
     card = embedded_app.registry.resolve(card_row["card_id"])
     embedded_app.ledger.promote("catboost_v9", card, by="tests")
 
-    request = BatchRequest(
-        batch_id="pushed-1",
-        system_id="catboost_v9",
-        game_date=date(2026, 2, 3),
-        run_mode=RunMode.OVERNIGHT,
-        pin=None,
-        rows=slate_for(date(2026, 2, 3), players=8).rows,
-        rows_uri=None,
-    )
+    day = date(2026, 2, 3)
+    request = inline_batch("pushed-1", "catboost_v9", day, slate_for(day, players=8).rows)
     response = client.post(
         "/prediction_batch/projects/local/topics/prediction-batches",
         json=_push_body(request.encode(), "42", "projects/local/subscriptions/to-batch"),

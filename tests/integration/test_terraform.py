@@ -41,6 +41,7 @@ import pytest
 import sqlglot
 from lark import Token, Tree
 from sqlglot import exp
+from terraform_hcl import clean, read_module
 
 from attribution.config import DeclaredSettings, Settings
 from attribution.devtools.import_graph import PackageSource, function_graph
@@ -67,38 +68,9 @@ ENV_NAME = re.compile(r"\b([A-Z][A-Z0-9_]*)\s*=")
 # --------------------------------------------------------------------------- parsing
 
 
-def unquote(value: Any) -> Any:
-    """python-hcl2 keeps the quotes of string literals: ``'"gcp"'`` -> ``gcp``."""
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def _clean(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {unquote(k): _clean(v) for k, v in node.items() if k != "__is_block__"}
-    if isinstance(node, list):
-        return [_clean(v) for v in node]
-    return unquote(node)
-
-
 @pytest.fixture(scope="module")
 def terraform() -> dict[str, Any]:
-    """Every block of the root module's .tf files, merged: resource/data by type and name."""
-    merged: dict[str, Any] = {"resource": {}, "data": {}, "locals": {}, "variable": {}}
-    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
-        with path.open() as handle:
-            parsed = _clean(hcl2.load(handle))
-        for kind in ("resource", "data"):
-            for block in parsed.get(kind, []):
-                for rtype, named in block.items():
-                    merged[kind].setdefault(rtype, {}).update(named)
-        for block in parsed.get("locals", []):
-            merged["locals"].update(block)
-        for block in parsed.get("variable", []):
-            merged["variable"].update(block)
-        merged.setdefault("files", []).append(path.name)
-    return merged
+    return read_module(TERRAFORM_DIR)
 
 
 def resource(tf: dict[str, Any], rtype: str, name: str) -> dict[str, Any]:
@@ -1555,7 +1527,7 @@ def normalized(*constraints: str) -> str:
 def locked_providers() -> dict[str, dict[str, Any]]:
     """The lock file: source (``hashicorp/google``) => its version, constraints and hashes."""
     with LOCK_FILE.open() as handle:
-        parsed = _clean(hcl2.load(handle))
+        parsed = clean(hcl2.load(handle))
     locked: dict[str, dict[str, Any]] = {}
     for entry in parsed.get("provider", []):
         for address, body in entry.items():
@@ -1574,7 +1546,7 @@ def required_providers() -> dict[str, tuple[str, list[str]]]:
         if ".terraform" in path.relative_to(TERRAFORM_DIR).parts:
             continue
         with path.open() as handle:
-            parsed = _clean(hcl2.load(handle))
+            parsed = clean(hcl2.load(handle))
         for settings in parsed.get("terraform", []):
             for providers in settings.get("required_providers", []):
                 for name, requirement in providers.items():
@@ -1759,7 +1731,7 @@ def test_terraform_init_takes_the_locked_versions(tmp_path: Path) -> None:
 
 def test_the_backend_example_is_an_empty_gcs_backend() -> None:
     """Partial configuration: the bucket and prefix come from ``-backend-config`` at init."""
-    parsed = _clean(hcl2.loads(BACKEND_EXAMPLE.read_text()))
+    parsed = clean(hcl2.loads(BACKEND_EXAMPLE.read_text()))
     (settings,) = parsed["terraform"]
     (backend,) = settings["backend"]
     assert backend == {"gcs": {}}

@@ -20,13 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from bigquery_server import (
-    bigquery_emulator,
-    drop_dataset,
-    new_dataset,
-    require_partition_filters,
-)
-from prediction_rows import PREDICTIONS, arrow, bare_prediction, full_prediction
+from bigquery_server import bigquery_emulator, empty_bq, require_partition_filters
+from prediction_rows import PREDICTIONS, arrow, bare_prediction, count, full_prediction
 
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
 from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse
@@ -35,7 +30,7 @@ from attribution.warehouse.migrations import migrate
 from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_spec
 
-__all__ = ["bigquery_emulator"]  # the server's fixture, asked for by the BigQuery case
+__all__ = ["bigquery_emulator", "empty_bq"]  # the server's fixtures, for the BigQuery case
 
 NOW = datetime(2026, 2, 2, 18, 0, tzinfo=UTC)
 D1, D2 = date(2026, 3, 2), date(2026, 3, 3)
@@ -50,9 +45,7 @@ def _open(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]
         yield duck
         duck.close()
         return
-    bq = new_dataset(request.getfixturevalue("bigquery_emulator"))
-    yield bq
-    drop_dataset(bq)
+    yield request.getfixturevalue("empty_bq")
 
 
 ADAPTERS = [
@@ -81,10 +74,6 @@ def guarded_warehouse(warehouse: Warehouse) -> Warehouse:
     if isinstance(warehouse, BigQueryWarehouse):
         require_partition_filters(warehouse)
     return warehouse
-
-
-def count(warehouse: Warehouse, table: str, where: str = "TRUE", **params: Any) -> int:
-    return int(warehouse.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)[0]["n"])
 
 
 def card_row(n: int, **changes: Any) -> dict[str, Any]:

@@ -106,6 +106,32 @@ def test_configuring_again_changes_the_one_handler(
     assert re.fullmatch(r"\d\d:\d\d:\d\d WARNING shown\n", stream.getvalue())
 
 
+def test_lines_go_to_stderr_as_it_is_when_they_are_logged(
+    root: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configured_on = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", configured_on)
+    configure_logging("INFO", "json")
+    configured_on.close()  # as pytest closes a test's captured stderr when the test ends
+    now = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", now)
+    logging.getLogger("attribution.test").info("hello")
+    assert json.loads(now.getvalue())["message"] == "hello"
+
+
+def test_a_stream_given_is_kept_when_configured_again(
+    root: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = io.StringIO()
+    configure_logging("INFO", "auto", stream=log)
+    configure_logging("INFO", "auto")  # as build_app does
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    logging.getLogger("attribution.test").info("hello")
+    assert json.loads(log.getvalue())["message"] == "hello"  # a file: auto is JSON
+    assert stderr.getvalue() == ""
+
+
 def test_an_unknown_format_is_refused(root: logging.Logger) -> None:
     with pytest.raises(ValueError, match="'yaml' is not one of auto, json, text"):
         configure_logging("INFO", "yaml")

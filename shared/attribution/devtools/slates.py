@@ -4,12 +4,14 @@ Deterministic per game date, so the demo and the tests can predict and grade any
 carry the opponent and position as text, and a player's recent minutes are now and then
 missing (null), as a feature job sends them. With ``extra_lines``, some players also get a
 second sportsbook's line, two points higher: several lines a player, one result.
+``unstamped_prediction`` is a row's prediction as a worker that stamped nothing wrote it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -73,3 +75,30 @@ def slate_for(
         for row in rows[:extra_lines]
     ]
     return Slate(game_date=game_date, rows=rows + alternates, results=results)
+
+
+def unstamped_prediction(
+    row: Mapping[str, Any],
+    points: float,
+    *,
+    prediction_id: str,
+    batch_id: str,
+    system_id: str,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """The prediction of ``points`` for a slate's row as a worker without stamping wrote it:
+    the edge over the line, a recommendation at one point of edge, no model columns."""
+    edge = points - float(row["line_value"])
+    return {
+        "prediction_id": prediction_id,
+        "batch_id": batch_id,
+        "system_id": system_id,
+        "game_date": date.fromisoformat(row["game_date"]),
+        "player_lookup": row["player_lookup"],
+        "line_value": row["line_value"],
+        "predicted_points": points,
+        "edge": edge,
+        "recommendation": "PASS" if abs(edge) < 1 else ("OVER" if edge > 0 else "UNDER"),
+        "run_mode": "OVERNIGHT",
+        "created_at": created_at,
+    }

@@ -24,7 +24,7 @@ from catboost_oracle import regressor_predictions
 from attribution.adapters.embedded.inprocess_bus import Delivery, InProcessBus
 from attribution.batches.request import BatchRequest, ModelPin, RunMode
 from attribution.bootstrap import App
-from attribution.devtools.slates import slate_for
+from attribution.devtools.slates import slate_for, unstamped_prediction
 from attribution.history.backfill import BackfillSummary
 from attribution.model_card.card import ATTRIBUTION_COLUMNS, ModelCard, attribution_columns
 from attribution.ports import Row
@@ -87,26 +87,17 @@ class History:
         if keep is not None:
             self.keep_input(batch_id, rows, keep)
         predicted = self.predict(made_by, rows)
-        written: list[Row] = []
-        for row, points in zip(rows, predicted, strict=True):
-            edge = points - float(row["line_value"])
-            written.append(
-                {
-                    "prediction_id": f"{batch_id}:{day}:s{seed}:{row['player_lookup']}",
-                    "batch_id": batch_id,
-                    "system_id": system_id,
-                    "game_date": day,
-                    "player_lookup": row["player_lookup"],
-                    "line_value": row["line_value"],
-                    "predicted_points": points,
-                    "edge": edge,
-                    "recommendation": "PASS"
-                    if abs(edge) < 1
-                    else ("OVER" if edge > 0 else "UNDER"),
-                    "run_mode": "OVERNIGHT",
-                    "created_at": created_at,
-                }
+        written = [
+            unstamped_prediction(
+                row,
+                points,
+                prediction_id=f"{batch_id}:{day}:s{seed}:{row['player_lookup']}",
+                batch_id=batch_id,
+                system_id=system_id,
+                created_at=created_at,
             )
+            for row, points in zip(rows, predicted, strict=True)
+        ]
         self.app.warehouse.insert_rows("player_prop_predictions", written)
         return sorted(str(r["prediction_id"]) for r in written)
 

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from app_support import RecordingNotifier, upload_model
+from app_support import RecordingNotifier, inline_batch, upload_model
 
 from attribution.adapters.embedded.inprocess_bus import Delivery, InProcessBus
 from attribution.adapters.embedded.local_bucket import LocalBucket
-from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App
 from attribution.devtools.slates import slate_for
 from attribution.devtools.training import TrainingSpec
@@ -164,18 +163,9 @@ class World:
     ) -> str:
         """Publish one batch request for ``day``; the bus runs prediction_batch. Its batch id."""
         batch_id = batch_id or f"{system_id}-{day}-{len(self.batches)}"
-        request = BatchRequest(
-            batch_id=batch_id,
-            system_id=system_id,
-            game_date=day,
-            run_mode=RunMode.OVERNIGHT,
-            pin=None,
-            rows=[
-                dict(r)
-                for r in (rows if rows is not None else slate_for(day, players=PLAYERS).rows)
-            ],
-            rows_uri=None,
-        )
+        if rows is None:
+            rows = slate_for(day, players=PLAYERS).rows
+        request = inline_batch(batch_id, system_id, day, rows)
         before = len(self.bus.deliveries)
         self.app.publisher.publish(
             self.app.settings.prediction_batches_topic, request.encode(), {"origin": "tests"}

@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from app_support import inline_batch
 
 from attribution.adapters.embedded.inprocess_bus import InProcessBus
 from attribution.batches.completion import BatchCompletion, parse_batch_completion
 from attribution.batches.execution_log import BatchStatus
-from attribution.batches.request import BatchRequest, RunMode
+from attribution.batches.request import RunMode
 from attribution.bootstrap import App
 from attribution.devtools.slates import slate_for
 from attribution.errors import PermanentError
@@ -54,15 +55,7 @@ def completion(batch_id: str, finished_at: datetime) -> BatchCompletion:
 
 def test_a_finished_batch_is_verified_without_anyone_asking(app: App, old_card: ModelCard) -> None:
     app.ledger.promote(SYSTEM, old_card, at=datetime(2026, 2, 2, tzinfo=UTC))
-    request = BatchRequest(
-        batch_id="post-run-1",
-        system_id=SYSTEM,
-        game_date=GAME_DATE,
-        run_mode=RunMode.OVERNIGHT,
-        pin=None,
-        rows=slate_for(GAME_DATE, players=12).rows,
-        rows_uri=None,
-    )
+    request = inline_batch("post-run-1", SYSTEM, GAME_DATE, slate_for(GAME_DATE, players=12).rows)
     app.publisher.publish(app.settings.prediction_batches_topic, request.encode(), {})
     delivered = [(d.function, d.ok) for d in bus(app).deliveries]
     assert ("prediction_batch", True) in delivered

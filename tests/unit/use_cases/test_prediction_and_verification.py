@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from app_support import inline_batch
 from catboost_oracle import regressor_predictions
 
-from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App
 from attribution.devtools.slates import Slate, slate_for
 from attribution.events import PubSubMessage
@@ -32,15 +32,7 @@ def slate() -> Slate:
 @pytest.fixture
 def predicted(app: App, old_card: ModelCard, slate: Slate) -> list[dict[str, Any]]:
     app.ledger.promote(SYSTEM, old_card, at=datetime(2026, 2, 2, tzinfo=UTC))
-    request = BatchRequest(
-        batch_id="unit-1",
-        system_id=SYSTEM,
-        game_date=GAME_DATE,
-        run_mode=RunMode.OVERNIGHT,
-        pin=None,
-        rows=slate.rows,
-        rows_uri=None,
-    )
+    request = inline_batch("unit-1", SYSTEM, GAME_DATE, slate.rows)
     message = PubSubMessage(event_id="e1", message_id="m1", data=request.encode())
     outcome = app.batch_predictor().handle_message(message)
     assert outcome.written == len(slate.rows)
