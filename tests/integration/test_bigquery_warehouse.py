@@ -40,10 +40,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import sqlglot
+from app_support import RecordingNotifier, inline_batch
 from bigquery_server import (
     PROJECT,
     bigquery_emulator,
     drop_dataset,
+    empty_bq,
     new_dataset,
     require_partition_filters,
 )
@@ -55,16 +57,15 @@ from sqlglot import exp
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
 from attribution.adapters.embedded.inprocess_bus import InProcessBus
 from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse, schema_fields
-from attribution.batches.request import BatchRequest, RunMode
 from attribution.bootstrap import App, build_app, use_app
 from attribution.clock import now_utc
 from attribution.config import Settings
-from attribution.devtools.slates import slate_for
+from attribution.devtools.slates import slate_for, unstamped_prediction
 from attribution.history.backfill import Backfill, BackfillSettings
 from attribution.history.ledger import DeploymentLedger
 from attribution.model_card.card import ModelCard
 from attribution.model_card.registry import CardRegistry
-from attribution.ports import Alert, Row, Warehouse
+from attribution.ports import Row, Warehouse
 from attribution.verification.game_results import load_results
 from attribution.verification.outcome import SystemVerdict
 from attribution.verification.settings import load_verifier_settings
@@ -75,7 +76,7 @@ from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_spec, table_specs
 
 pytestmark = pytest.mark.emulator
-__all__ = ["bigquery_emulator"]  # the server's fixture, used by the fixtures below
+__all__ = ["bigquery_emulator", "empty_bq"]  # the server's fixtures, used by those below
 
 SQL_DIR = Path(sql_text.__file__).resolve().parent / "sql"
 SYSTEM = "catboost_v9"
@@ -97,14 +98,6 @@ SEED_COLUMNS = [
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def empty_bq(bigquery_emulator: str) -> Iterator[BigQueryWarehouse]:
-    """A new, empty dataset, dropped afterwards."""
-    warehouse = new_dataset(bigquery_emulator)
-    yield warehouse
-    drop_dataset(warehouse)
 
 
 @pytest.fixture
@@ -139,10 +132,6 @@ VIEW_OVER_FILTERED_TABLE = pytest.mark.xfail(
     "filter unless the view's own body filters on the partition column; BigQuery checks "
     "the filter when the view is queried",
 )
-
-
-def count(warehouse: Warehouse, table: str, where: str = "TRUE", **params: Any) -> int:
-    return int(warehouse.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)[0]["n"])
 
 
 def applied(warehouse: Warehouse) -> list[str]:
@@ -441,14 +430,6 @@ class World:
     retrain_at: datetime
 
 
-class RecordingNotifier:
-    def __init__(self) -> None:
-        self.sent: list[Alert] = []
-
-    def notify(self, alert: Alert) -> None:
-        self.sent.append(alert)
-
-
 def upload(app: App, path: Path | bytes, file_name: str) -> ModelCard | None:
     data = path if isinstance(path, bytes) else path.read_bytes()
     stored = app.models.write(f"{app.settings.models_prefix}{file_name}", data)
@@ -458,15 +439,7 @@ def upload(app: App, path: Path | bytes, file_name: str) -> ModelCard | None:
 
 
 def predict(app: App, day: date, batch_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    request = BatchRequest(
-        batch_id=batch_id,
-        system_id=SYSTEM,
-        game_date=day,
-        run_mode=RunMode.OVERNIGHT,
-        pin=None,
-        rows=[dict(r) for r in rows],
-        rows_uri=None,
-    )
+    request = inline_batch(batch_id, SYSTEM, day, rows)
     app.publisher.publish(app.settings.prediction_batches_topic, request.encode(), {})
     assert app.warehouse.query(sql("execution_log_for_batch"), {"batch_id": batch_id})
 
@@ -477,26 +450,17 @@ def legacy_rows(app: App, model_path: Path, day: date, batch_id: str, at: dateti
     lines = "".join(json.dumps(r) + "\n" for r in slate.rows)
     app.models.write(f"{app.settings.batch_inputs_prefix}{batch_id}/input.jsonl", lines.encode())
     predicted = [float(p) for p in regressor_predictions(model_path, slate.rows)]
-    rows: list[Row] = []
-    for n, (row, made) in enumerate(zip(slate.rows, predicted, strict=True)):
-        points = made + 1.0 if n < 3 else made  # three rows no model reproduces
-        edge = points - float(row["line_value"])
-        rows.append(
-            {
-                "prediction_id": f"{batch_id}-{n:03d}",
-                "batch_id": batch_id,
-                "system_id": SYSTEM,
-                "game_date": day,
-                "player_lookup": row["player_lookup"],
-                "line_value": row["line_value"],
-                "predicted_points": points,
-                "edge": edge,
-                "recommendation": "PASS" if abs(edge) < 1 else ("OVER" if edge > 0 else "UNDER"),
-                "run_mode": "OVERNIGHT",
-                "created_at": at,
-            }
+    return [
+        unstamped_prediction(
+            row,
+            made + 1.0 if n < 3 else made,  # three rows no model reproduces
+            prediction_id=f"{batch_id}-{n:03d}",
+            batch_id=batch_id,
+            system_id=SYSTEM,
+            created_at=at,
         )
-    return rows
+        for n, (row, made) in enumerate(zip(slate.rows, predicted, strict=True))
+    ]
 
 
 def build_world(app: App, models: Any) -> World:
@@ -507,6 +471,7 @@ def build_world(app: App, models: Any) -> World:
     assert old and retrain and factless
     upload(app, models.old.read_bytes()[:4096], "catboost_v9_corrupt.cbm")  # refused
     app.ledger.promote(SYSTEM, old, at=old_at, by="tests", note="first")
+    app.ledger.challenge(SYSTEM, factless, at=old_at, by="tests", note="scored beside")
     app.active_models().forget()
     predict(app, D1, "v9-d1", slate_for(D1, players=PLAYERS).rows)
     retrain_at = now_utc()
@@ -677,7 +642,12 @@ def test_the_world_has_what_the_queries_look_at(world: World) -> None:
     assert {r["system_id"] for r in dump["player_prop_predictions"]} == {SYSTEM, OTHER}
     assert {r["status"] for r in dump["prediction_execution_log"]} >= {"success", "partial"}
     assert dump["prediction_rejects"] and dump["model_upload_rejects"]
-    assert dump["verification_runs"] and len(dump["model_deployments"]) == 2
+    assert dump["verification_runs"] and len(dump["model_deployments"]) == 3
+    assert {r["batch_id"] for r in dump["challenger_predictions"]} == {
+        "v9-d1",
+        "v9-d2",
+        "v9-d2-again",
+    }
     assert len(dump["model_cards"]) == 3
     assert len(dump["player_game_results"]) == PLAYERS + PLAYERS // 2
 
@@ -709,6 +679,12 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
             for a, b in (far, (D3, D3), (D1, D2))
         ],
         "card_by_id": [{"card_id": c} for c in card_ids],
+        "compare_paired": [
+            {"system_id": s, "from_date": a, "to_date": b, "min_edge": edge}
+            for s in (SYSTEM, OTHER)
+            for a, b in (far, (D1, D1), (D2, D3))
+            for edge in (0.0, 2.0)
+        ],
         "card_for_object_bytes": [
             {"model_uri": c.model_uri, "model_sha256": sha}
             for c in cards
@@ -719,6 +695,7 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
             for c in cards
             for ref in (
                 c.card_id,
+                c.card_id[:8],
                 c.model_sha256,
                 c.model_sha256[:8],
                 c.model_sha256[:7],
@@ -755,7 +732,10 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
             for edge in (5.0, 1.0)
         ],
         "upload_rejects_list": [{}],
-        "verification_last_runs": [{"system_id": s} for s in (SYSTEM, OTHER)],
+        "verification_last_runs": [
+            {"system_id": s, "game_date": d} for s in (SYSTEM, OTHER) for d in days
+        ],
+        "verification_latest_run": [{"system_id": s} for s in (SYSTEM, OTHER, "nope")],
         "verification_trigger": [
             {"trigger_id": t}
             for t in [*(r["trigger_id"] for r in world.dump["verification_triggers"]), "0" * 32]

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import shlex
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from terminal_support import run_on_a_terminal
 
 from attribution.adapters.embedded.local_bucket import LocalBucket
 from attribution.bootstrap import App, build_app
@@ -27,6 +26,7 @@ from attribution.config import Settings
 from attribution.devtools.demo import (
     ALERTS_FILE,
     LOG_FILE,
+    NEW_DAYS,
     OLD_MODEL,
     OVER_UNDER,
     OVER_UNDER_MODEL,
@@ -58,29 +58,12 @@ class DemoRun:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     home = tmp_path_factory.mktemp("demo") / "home"
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
+    code, out, screen = run_on_a_terminal(
         [sys.executable, "-m", "attribution.devtools.demo"],
-        env={**os.environ, "ATTRIBUTION_DEMO_HOME": str(home), "TERM": "xterm"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=follower,
-        text=True,
+        {**os.environ, "ATTRIBUTION_DEMO_HOME": str(home), "TERM": "xterm"},
+        timeout=240,
     )
-    os.close(follower)
-    screen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the terminal's other end has closed
-            break
-        if not chunk:
-            break
-        screen += chunk
-    os.close(leader)
-    out, _ = process.communicate(timeout=240)
-    text = ANSI.sub("", screen.decode("utf-8", "replace"))
-    return DemoRun(home, process.returncode, out, text)
+    return DemoRun(home, code, out, ANSI.sub("", screen))
 
 
 @pytest.fixture(scope="module")
@@ -148,19 +131,23 @@ def test_the_ledger_and_the_training_times_are_in_the_order_of_the_story(
     demo: DemoRun, state: App
 ) -> None:
     deployments = sorted(state.ledger.list(), key=lambda d: d["active_from"])
-    assert [(d["system_id"], d["model_file_name"]) for d in deployments] == [
-        (SYSTEM, OLD_MODEL),  # from the deploy log, before the ledger existed
-        (SYSTEM, OLD_MODEL),  # the ledger's first promotion
-        (OVER_UNDER, OVER_UNDER_MODEL),
-        (SYSTEM, RETRAIN),
+    assert [(d["system_id"], d["model_file_name"], d["role"]) for d in deployments] == [
+        (SYSTEM, OLD_MODEL, "champion"),  # from the deploy log, before the ledger existed
+        (SYSTEM, OLD_MODEL, "champion"),  # the ledger's first promotion
+        (OVER_UNDER, OVER_UNDER_MODEL, "champion"),
+        (SYSTEM, RETRAIN, "challenger"),
+        (SYSTEM, RETRAIN, "champion"),  # promoted with the comparison as its evidence
     ]
+    assert [d["evidence"] is not None for d in deployments] == [False] * 4 + [True]
     assert len({d["active_from"] for d in deployments}) == len(deployments)
     first_game = {r["model_file_name"]: r["first_game"] for r in model_report(state.warehouse)}
     first_batch = {
         row["model_file_name"]: row
         for row in state.warehouse.query(
             "SELECT model_file_name, MIN(started_at) AS started_at, MIN(game_date) AS game_date "
-            "FROM prediction_execution_log GROUP BY model_file_name"
+            "FROM prediction_execution_log GROUP BY model_file_name UNION ALL "
+            "SELECT model_file_name, MIN(created_at), MIN(game_date) "
+            "FROM challenger_predictions GROUP BY model_file_name"
         )
     }
     for name in (OLD_MODEL, OVER_UNDER_MODEL, RETRAIN):
@@ -169,7 +156,7 @@ def test_the_ledger_and_the_training_times_are_in_the_order_of_the_story(
         promoted = [d["active_from"] for d in deployments if d["model_file_name"] == name]
         assert card.trained_at < min(promoted), name
         assert card.trained_at < card.uploaded_at, name
-        # Its first batch ran after its promotion, on the day of that batch's games.
+        # Its first batch ran after its promotion (or challenge), on the day of its games.
         assert min(promoted) <= first_batch[name]["started_at"], name
         assert first_batch[name]["started_at"].date() == first_batch[name]["game_date"], name
         # The first of its games (the report counts the backfilled day) starts that evening.
@@ -271,3 +258,30 @@ def test_the_story_clock_runs_on_and_never_goes_back() -> None:
     assert first <= story.now()
     with pytest.raises(ValueError, match="the story goes forward"):
         story.advance_to(datetime(2026, 1, 29, tzinfo=UTC))
+
+
+def test_the_retrain_challenges_for_three_days_is_compared_then_promoted_with_evidence(
+    demo: DemoRun, state: App
+) -> None:
+    per_day = state.warehouse.query(
+        "SELECT game_date, model_role, model_file_name, COUNT(*) AS n FROM prediction_accuracy "
+        "WHERE system_id = @system AND game_date BETWEEN @first AND @last "
+        "GROUP BY game_date, model_role, model_file_name ORDER BY game_date, model_role",
+        {"system": SYSTEM, "first": NEW_DAYS[0], "last": NEW_DAYS[-1]},
+    )
+    for day in NEW_DAYS:
+        rows = [
+            (r["model_role"], r["model_file_name"], r["n"])
+            for r in per_day
+            if r["game_date"] == day
+        ]
+        assert [(role, name) for role, name, _ in rows] == [
+            ("challenger", RETRAIN),
+            ("champion", OLD_MODEL),
+        ], day
+        assert rows[0][2] == rows[1][2]  # the same checked rows, scored by both
+    compared = demo.out.split("report compare", 1)[1].split("\n=== ", 1)[0]
+    assert f"{RETRAIN} (challenger) vs {OLD_MODEL} (champion)" in compared
+    assert "paired picks" in compared and "McNemar p=" in compared
+    evidence = [line for line in demo.out.splitlines() if line.startswith("  evidence: ")]
+    assert len(evidence) == 1 and "paired" not in evidence[0] and " picks, " in evidence[0]

@@ -5,10 +5,12 @@ An old points model (``CatBoostRegressor``, the opponent and position as categor
 a few missing values) and an over/under ``CatBoostClassifier`` are trained with their facts
 embedded, uploaded (a corrupt file is refused) and promoted; both systems predict three game
 days, two sportsbooks' lines for some players on the classifier's slates; the retrain is
-trained, uploaded and promoted without a redeploy, and predicts three more (one batch with
-bad rows). Results are loaded and every day verified; then a day written before the ledger,
-without stamping, fails verification until the deploy log's history and the backfill's
-replay prove which model wrote it; the last step asks which model produced which performance.
+trained and uploaded, and challenges the old model for three more days (both score every
+batch, one with bad rows); results are loaded, the two are compared on the same games and
+the retrain is promoted with that evidence; every day is verified; then a day written
+before the ledger, without stamping, fails verification until the deploy log's history and
+the backfill's replay prove which model wrote it; the last step asks which model produced
+which performance.
 
 The story is ``STEPS``, one function a step, in order: a step is added by writing its
 function and putting it in the list. Each command is printed as it can be pasted (with the
@@ -26,7 +28,6 @@ import shlex
 import shutil
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import redirect_stderr
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -37,8 +38,9 @@ from attribution.bootstrap import App, app, build_app, use_app
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.main import main as cli
 from attribution.config import load_settings
-from attribution.devtools.slates import slate_for
+from attribution.devtools.slates import slate_for, unstamped_prediction
 from attribution.devtools.story_clock import StoryClock
+from attribution.logs import configure_logging
 
 OLD_MODEL = "catboost_v9_jan_02.cbm"
 RETRAIN = "catboost_v9_feb_02_retrain.cbm"
@@ -209,7 +211,7 @@ def verified_after_each_batch(days: Sequence[date]) -> None:
         )
 
 
-def promote_the_retrain(demo: Demo) -> None:
+def challenge_with_the_retrain(demo: Demo) -> None:
     demo.run(
         "train",
         "--out",
@@ -228,8 +230,11 @@ def promote_the_retrain(demo: Demo) -> None:
     demo.clock.advance_to(at(2026, 2, 2, 11))
     demo.run("upload", demo.file(RETRAIN))
     demo.clock.advance_to(at(2026, 2, 2, 12))
+    print("(not promoted yet: it challenges the old model. Every batch of the system scores")
+    print(" both on the same rows; the old model's rows stay the system's predictions, the")
+    print(" retrain's go to challenger_predictions)")
     demo.run(
-        "promote",
+        "challenge",
         SYSTEM,
         RETRAIN,
         "--at",
@@ -242,8 +247,33 @@ def promote_the_retrain(demo: Demo) -> None:
     app().active_models().forget()  # the demo does not wait out the ledger cache's seconds
 
 
-def retrain_days(demo: Demo) -> None:
+def challenger_days(demo: Demo) -> None:
     predict_days(demo, NEW_DAYS)
+
+
+def compare_on_the_same_games(demo: Demo) -> None:
+    print("(the retrain against the old model on the predictions both made, now graded: the")
+    print(" picks both made, each one's hit rate and MAE there, the difference with its 95%")
+    print(" interval, McNemar's exact test on the picks where one was right and the other")
+    print(" wrong, and whether that decides it)")
+    demo.run("report", "compare", "--system-id", SYSTEM)
+
+
+def promote_with_evidence(demo: Demo) -> None:
+    print("(promoting a challenger records that comparison in the ledger beside the promotion)")
+    demo.run(
+        "promote",
+        SYSTEM,
+        RETRAIN,
+        "--at",
+        "2026-02-05T13:30:00Z",
+        "--by",
+        "demo",
+        "--note",
+        "three days beside the old model",
+    )
+    app().active_models().forget()
+    demo.run("deployments", "--system-id", SYSTEM)
 
 
 def load_results(demo: Demo) -> None:
@@ -278,24 +308,17 @@ def write_unattributed_day(day: date, model_file: Path, created_at: datetime) ->
     model.load_model(str(model_file))
     frame = pd.DataFrame(slate.rows)[model.feature_names_]
     predicted = [float(p) for p in model.predict(frame)]
-    rows = []
-    for row, points in zip(slate.rows, predicted, strict=True):
-        edge = points - float(row["line_value"])
-        rows.append(
-            {
-                "prediction_id": f"legacy-{day}-{row['player_lookup']}",
-                "batch_id": batch_id,
-                "system_id": SYSTEM,
-                "game_date": day,
-                "player_lookup": row["player_lookup"],
-                "line_value": row["line_value"],
-                "predicted_points": points,
-                "edge": edge,
-                "recommendation": "PASS" if abs(edge) < 1 else ("OVER" if edge > 0 else "UNDER"),
-                "run_mode": "OVERNIGHT",
-                "created_at": created_at,
-            }
+    rows = [
+        unstamped_prediction(
+            row,
+            points,
+            prediction_id=f"legacy-{day}-{row['player_lookup']}",
+            batch_id=batch_id,
+            system_id=SYSTEM,
+            created_at=created_at,
         )
+        for row, points in zip(slate.rows, predicted, strict=True)
+    ]
     app().warehouse.insert_rows("player_prop_predictions", rows)
     print(f"(on {created_at:%Y-%m-%d at %H:%M}Z a worker that stamps nothing wrote {len(rows)}")
     print(f" predictions for {day}: no model named on them, no batch logged)")
@@ -354,18 +377,28 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         at(2026, 2, 2, 10, 15),
-        "Feb 2: train, upload and promote the retrain (no redeploy)",
-        promote_the_retrain,
+        "Feb 2: train and upload the retrain; it challenges the old model (no redeploy)",
+        challenge_with_the_retrain,
     ),
     Step(
         datetime.combine(NEW_DAYS[0], BATCH_TIME),
-        "Feb 2 to Feb 4: the batches, catboost_v9's by the retrain now",
-        retrain_days,
+        "Feb 2 to Feb 4: the batches, catboost_v9's scored by both models",
+        challenger_days,
     ),
     Step(
         at(2026, 2, 5, 13),
         "Feb 5: the results; per day, the model behind the predictions",
         load_results,
+    ),
+    Step(
+        at(2026, 2, 5, 13, 15),
+        "Feb 5: the retrain against the old model, on the same games",
+        compare_on_the_same_games,
+    ),
+    Step(
+        at(2026, 2, 5, 13, 30),
+        "Feb 5: promote the retrain, with its evidence",
+        promote_with_evidence,
     ),
     Step(
         at(2026, 2, 5, 14),
@@ -401,9 +434,8 @@ def demo_app(home: Path, log: TextIO, alerts: TextIO) -> App:
     settings = load_settings(
         {**os.environ, "ATTRIBUTION_HOME": str(home), "ALERT_NOTIFIER": "console"}
     )
-    with redirect_stderr(log):  # where the log handler the App installs will write
-        built = build_app(settings)
-    return replace(built, notifier=ConsoleNotifier(alerts))
+    configure_logging(settings.log_level, settings.log_format, stream=log)  # build_app keeps it
+    return replace(build_app(settings), notifier=ConsoleNotifier(alerts))
 
 
 def stop_logging_into(log: TextIO) -> None:

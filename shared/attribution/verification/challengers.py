@@ -21,18 +21,16 @@ from attribution.verification.outcome import CheckResult, Status
 CHECK = "challengers"
 
 
-def challengers(ctx: CheckContext) -> CheckResult:
+def challengers(ctx: CheckContext) -> list[CheckResult]:
+    """The check, or none for a system whose challengers (if any) have no graded rows yet."""
     comparisons = compare_models(ctx.warehouse, system_id=ctx.system_id, to_date=ctx.game_date)
+    if not comparisons:
+        return []
     decided = [c for c in comparisons if c.decision.verdict is not Verdict.NOT_YET_DISTINGUISHABLE]
-    summary = (
-        f"{len(comparisons)} challenger comparison(s) to date, {len(decided)} decided"
-        if comparisons
-        else "no challenger has graded predictions beside the champion"
-    )
-    return CheckResult(
+    check = CheckResult(
         CHECK,
         Status.INFO,
-        summary,
+        f"{len(comparisons)} challenger comparison(s) on the games to date, {len(decided)} decided",
         {"decisions": {_key(c): c.decision.verdict.value for c in comparisons}},
         [
             f"{c.challenger_file_name} vs {c.champion_file_name}: {c.decision.text}"
@@ -43,6 +41,7 @@ def challengers(ctx: CheckContext) -> CheckResult:
         if decided
         else None,
     )
+    return [check]
 
 
 def _key(comparison: Comparison) -> str:
