@@ -15,6 +15,7 @@ from bench import (
     Outcome,
     backfill_replay,
     card_extraction,
+    challenger_throughput,
     cold_start,
     prediction_throughput,
 )
@@ -23,6 +24,7 @@ from bench.results import write_sections
 BENCHMARKS: dict[str, Callable[[Options], Outcome]] = {
     card_extraction.NAME: card_extraction.run,
     prediction_throughput.NAME: prediction_throughput.run,
+    challenger_throughput.NAME: challenger_throughput.run,
     backfill_replay.NAME: backfill_replay.run,
     cold_start.NAME: cold_start.run,
 }

@@ -72,6 +72,7 @@ import pyarrow.parquet as pq
 
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
 from attribution.batches.inputs import kept_input_name
+from attribution.batches.lineup import Role
 from attribution.batches.predictor import (
     BatchOutcome,
     BatchPredictor,
@@ -246,7 +247,7 @@ def make_rows(count: int, variant: Variant) -> Rows:
     return Rows(table=table, parquet=buffer.getvalue(), columns=columns)
 
 
-def _request(system_id: str, batch_id: str, rows_uri: str | None) -> BatchRequest:
+def batch_request(system_id: str, batch_id: str, rows_uri: str | None) -> BatchRequest:
     return BatchRequest(
         batch_id=batch_id,
         system_id=system_id,
@@ -282,6 +283,28 @@ def floor_predict(model: Any, model_input: FloorInput) -> np.ndarray:
     return np.asarray(model.predict(model_input()), dtype=np.float64)
 
 
+def publish(app: App, model_path: Path, variant: Variant) -> ModelCard:
+    """Upload the variant's model through the real path (written to the models bucket, then
+    the card publisher run on the finalize event); its card, checked to be the variant's."""
+    stored = app.models.write(
+        f"{app.settings.models_prefix}{variant.system_id}/{model_path.name}",
+        model_path.read_bytes(),
+    )
+    upload = app.card_publisher().handle(parse_object_finalized(object_finalized_event(stored)))
+    if upload.result is not UploadResult.PUBLISHED or upload.card is None:
+        raise RuntimeError(f"the model was not published: {upload.result} {upload.reason}")
+    card: ModelCard = upload.card
+    interface = card.interface
+    if interface is None or tuple(f.name for f in interface.features) != variant.features:
+        raise RuntimeError(f"unexpected features {card.feature_names}")
+    categorical = [f.index for f in interface.of_type(FeatureType.CATEGORICAL)]
+    if categorical != variant.cat_features or interface.of_type(FeatureType.TEXT):
+        raise RuntimeError(f"unexpected feature types {interface.features}")
+    if interface.catboost_output is not CatBoostOutput.RAW_FORMULA_VAL:
+        raise RuntimeError(f"unexpected output {interface.catboost_output}")
+    return card
+
+
 @dataclass
 class Harness:
     """An embedded App with one variant's model published and promoted."""
@@ -295,25 +318,12 @@ class Harness:
     model_bytes: int
 
     @classmethod
-    def create(cls, home: Path, model_path: Path, variant: Variant) -> Harness:
-        settings = Settings(home=home, log_level="WARNING")
+    def create(
+        cls, home: Path, model_path: Path, variant: Variant, *, settings: Settings | None = None
+    ) -> Harness:
+        settings = settings or Settings(home=home, log_level="WARNING")
         app = build_app(settings)
-        data = model_path.read_bytes()
-        stored = app.models.write(
-            f"{settings.models_prefix}{variant.system_id}/{model_path.name}", data
-        )
-        upload = app.card_publisher().handle(parse_object_finalized(object_finalized_event(stored)))
-        if upload.result is not UploadResult.PUBLISHED or upload.card is None:
-            raise RuntimeError(f"the model was not published: {upload.result} {upload.reason}")
-        card: ModelCard = upload.card
-        interface = card.interface
-        if interface is None or tuple(f.name for f in interface.features) != variant.features:
-            raise RuntimeError(f"unexpected features {card.feature_names}")
-        categorical = [f.index for f in interface.of_type(FeatureType.CATEGORICAL)]
-        if categorical != variant.cat_features or interface.of_type(FeatureType.TEXT):
-            raise RuntimeError(f"unexpected feature types {interface.features}")
-        if interface.catboost_output is not CatBoostOutput.RAW_FORMULA_VAL:
-            raise RuntimeError(f"unexpected output {interface.catboost_output}")
+        card = publish(app, model_path, variant)
         app.ledger.promote(variant.system_id, card)
         return cls(
             variant=variant,
@@ -322,7 +332,7 @@ class Harness:
             app=app,
             predictor=app.batch_predictor(),
             card=card,
-            model_bytes=len(data),
+            model_bytes=model_path.stat().st_size,
         )
 
     def prepare(self, rows: Rows, tag: str) -> PubSubMessage:
@@ -340,7 +350,7 @@ class Harness:
         return PubSubMessage(
             event_id=uuid.uuid4().hex,
             message_id=uuid.uuid4().hex,
-            data=_request(self.variant.system_id, batch_id, stored.uri).encode(),
+            data=batch_request(self.variant.system_id, batch_id, stored.uri).encode(),
         )
 
     def served(self) -> ServedModel:
@@ -355,9 +365,17 @@ class Harness:
     def rules(self) -> PickRules:
         return PickRules(self.settings.min_edge, self.settings.over_probability_threshold)
 
-    def stamped(self, rows: Rows, predicted: np.ndarray, batch_id: str) -> pa.Table:
+    def stamped(
+        self,
+        rows: Rows,
+        predicted: np.ndarray,
+        batch_id: str,
+        *,
+        card: ModelCard | None = None,
+        role: Role = Role.CHAMPION,
+    ) -> pa.Table:
         """The output rows the handler writes for ``rows``, stamped as it stamps them, with
-        the floor's own predictions."""
+        the floor's own predictions (by default the champion's, of this harness's card)."""
         n = rows.count
         checked = CheckedRows(
             requested=n,
@@ -369,12 +387,13 @@ class Harness:
             rejects=[],
         )
         return stamp_predictions(
-            _request(self.variant.system_id, batch_id, None),
-            self.card,
+            batch_request(self.variant.system_id, batch_id, None),
+            self.card if card is None else card,
             checked,
             Scores(PredictionType.POINTS, predicted),
             rules=self.rules,
             created_at=now_utc(),
+            role=role,
         )
 
     def written(self, batch_id: str) -> pa.Table:
@@ -400,9 +419,10 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path))
 
 
-def create_like(connection: duckdb.DuckDBPyConnection, name: str) -> str:
-    """Create table ``name`` with the DDL of ``player_prop_predictions``; return ``name``."""
-    connection.execute(replace(table_spec(TABLE), name=name).duckdb_ddl())
+def create_like(connection: duckdb.DuckDBPyConnection, name: str, like: str = TABLE) -> str:
+    """Create table ``name`` with the DDL of ``like`` (``player_prop_predictions``); return
+    ``name``."""
+    connection.execute(replace(table_spec(like), name=name).duckdb_ddl())
     return name
 
 
@@ -471,7 +491,7 @@ class SizeFigures:
         return self.rows / self.subject.median
 
 
-def _checked_outcomes(outcomes: Sequence[BatchOutcome], rows: int, expected: int) -> None:
+def checked_outcomes(outcomes: Sequence[BatchOutcome], rows: int, expected: int) -> None:
     if len(outcomes) != expected:
         raise RuntimeError(f"{len(outcomes)} handler calls at {rows} rows, expected {expected}")
     for outcome in outcomes:
@@ -517,7 +537,7 @@ def measure_size(harness: Harness, rows: Rows, rounds: int, *, with_parts: bool)
             _part_cases(harness, rows, WARMUP_ROUNDS + rounds), rounds=rounds, warmup=WARMUP_ROUNDS
         )
 
-    _checked_outcomes(outcomes, count, WARMUP_ROUNDS + rounds)
+    checked_outcomes(outcomes, count, WARMUP_ROUNDS + rounds)
     last = outcomes[-1].batch_id
     assert last is not None
     written = harness.written(last)
@@ -555,7 +575,7 @@ def _part_cases(harness: Harness, rows: Rows, calls: int) -> dict[str, Callable[
 
     def stamp(batch_id: str = "bench-parts") -> pa.Table:
         return stamp_predictions(
-            _request(harness.variant.system_id, batch_id, uri),
+            batch_request(harness.variant.system_id, batch_id, uri),
             harness.card,
             checked,
             scores,
@@ -630,7 +650,7 @@ def _new_instance_two_calls(harness: Harness, rows: Rows) -> tuple[float, float,
     loads_after_cold = predictor.models.loads
     warm = time_once(lambda: outcomes.append(predictor.handle_message(second)))
     loads_after_warm = predictor.models.loads
-    _checked_outcomes(outcomes, rows.count, 2)
+    checked_outcomes(outcomes, rows.count, 2)
     if isinstance(fresh.warehouse, DuckDBWarehouse):
         fresh.warehouse.close()
     return cold, warm, (loads_after_cold, loads_after_warm)
@@ -714,7 +734,7 @@ def peak_in_process(
 
             def run() -> object:
                 outcome = harness.predictor.handle_message(message)
-                _checked_outcomes([outcome], count, 1)
+                checked_outcomes([outcome], count, 1)
                 return outcome
 
         elif role == "floor":
@@ -920,7 +940,7 @@ def measure(options: Options) -> Figures:
     )
 
 
-def _rows_label(count: int) -> str:
+def rows_label(count: int) -> str:
     if count >= 1_000_000 and count % 1_000_000 == 0:
         return f"{count // 1_000_000}M"
     if count >= 1_000 and count % 1_000 == 0:
@@ -989,11 +1009,11 @@ def _why(v: VariantFigures, smallest: SizeFigures | None) -> str:
     per_batch = ""
     if smallest is not None and smallest.rows < size.rows:
         per_batch = (
-            f" (at {_rows_label(smallest.rows)} rows, where rows cost little, handler - "
+            f" (at {rows_label(smallest.rows)} rows, where rows cost little, handler - "
             f"floor = {smallest.subject.median_ms - smallest.floor.median_ms:.1f} ms)"
         )
     text = (
-        f"For {label}, at {_rows_label(size.rows)} rows the handler takes "
+        f"For {label}, at {rows_label(size.rows)} rows the handler takes "
         f"{d['total']:+.1f} ms over the floor ({size.subject.median_ms:.1f} against "
         f"{size.floor.median_ms:.1f} ms). It reads and parses the Parquet claim check "
         f"({p['read']:.1f} ms), checks the rows ({p['check']:.1f} ms) and stamps them "
@@ -1036,10 +1056,10 @@ def _model_row(v: VariantFigures) -> str:
     )
 
 
-def _load_note(loads: Sequence[float]) -> str:
+def load_note(loads: Sequence[float], sampled: str = "before each row count") -> str:
     return (
         f"1-minute load average {loads[0]:.1f} at the start, {loads[-1]:.1f} at the end, "
-        f"{min(loads):.1f} to {max(loads):.1f} over the run (sampled before each row count); "
+        f"{min(loads):.1f} to {max(loads):.1f} over the run (sampled {sampled}); "
         f"other work shares this machine"
     )
 
@@ -1069,7 +1089,7 @@ def render(figures: Figures, options: Options) -> str:
         + ")"
         for v in f.variants
     )
-    verdict_rows = _rows_label(f.plan.verdict_size)
+    verdict_rows = rows_label(f.plan.verdict_size)
 
     def target_cell(v: VariantFigures, s: SizeFigures) -> str:
         if s.rows != v.verdict_size:
@@ -1077,7 +1097,7 @@ def render(figures: Figures, options: Options) -> str:
         return f"<= {v.variant.target}: {'PASS' if s.ratio <= v.variant.target else 'FAIL'}"
 
     size_rows = "\n".join(
-        f"| {v.variant.key} | {_rows_label(s.rows)} | {s.subject.median_ms:,.1f} | "
+        f"| {v.variant.key} | {rows_label(s.rows)} | {s.subject.median_ms:,.1f} | "
         f"{s.floor.median_ms:,.1f} | **{s.ratio:.2f}** | {s.min_ratio:.2f} | "
         f"{s.cpu_ratio:.2f} | {s.floor_own_database.median_ms:,.1f} | "
         f"{s.ratio_own_database:.2f} | {s.rows_per_second:,.0f} | {s.rounds} | "
@@ -1123,7 +1143,7 @@ def render(figures: Figures, options: Options) -> str:
         f"{', '.join(map(str, v.cold_warm.loads_after_warm))} |"
         for v in f.variants
     )
-    cold_size = _rows_label(f.plan.cold_warm_size)
+    cold_size = rows_label(f.plan.cold_warm_size)
     peaks = [p for v in f.variants for p in v.peaks]
     peak_rows = "\n".join(
         f"| {p.variant} | {p.role} | {_mib(p.rss_before)} | **{_mib(p.peak_rss)}** | "
@@ -1131,7 +1151,7 @@ def render(figures: Figures, options: Options) -> str:
         f"{_mib(p.arrow_peak)} | {_mib(p.ru_maxrss)} | {p.seconds:.2f} |"
         for p in peaks
     )
-    peak_size = _rows_label(f.plan.peak_size)
+    peak_size = rows_label(f.plan.peak_size)
     categorical = by_key.get("categorical")
     cat_floor = (
         f"[{', '.join(map(str, categorical.variant.cat_features))}]"
@@ -1165,13 +1185,13 @@ table in a database file holding nothing else (`{OWN_DATABASE}`). Both grow by N
 round like the subject's. At every row count the last batch's written predictions are \
 checked equal to the floor's |
 | Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
-{platform.system()} {platform.machine()}; {_load_note(f.loads)} |
+{platform.system()} {platform.machine()}; {load_note(f.loads)} |
 | Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, DuckDB \
 {duckdb.__version__}, pyarrow {pa.__version__}, NumPy {np.__version__}, pandas \
 {pd.__version__} |
 | Method | per model and row count, subject and both floors interleaved for the rounds \
 shown after {WARMUP_ROUNDS} warm-up, order rotated each round, GC collected then off while \
-timed; per model, sizes run in order {", ".join(_rows_label(n) for n in f.plan.sizes)} on \
+timed; per model, sizes run in order {", ".join(rows_label(n) for n in f.plan.sizes)} on \
 one growing table; the models one after the other ({", ".join(by_key)}); whole run \
 {f.seconds:.0f} s |
 | Run | {when}, `.venv/bin/python -m bench{" --quick" if options.quick else ""}` |
@@ -1239,10 +1259,10 @@ def run(options: Options) -> Outcome:
     figures = measure(options)
     result = "PASS" if figures.passed else "FAIL"
     per_model = "; ".join(
-        f"{v.variant.key}: ratio {v.verdict.ratio:.2f} at {_rows_label(v.verdict.rows)} rows "
+        f"{v.variant.key}: ratio {v.verdict.ratio:.2f} at {rows_label(v.verdict.rows)} rows "
         f"(target <= {v.variant.target}), "
         + ", ".join(
-            f"{_rows_label(s.rows)} {s.subject.median_ms:,.1f}/{s.floor.median_ms:,.1f} ms "
+            f"{rows_label(s.rows)} {s.subject.median_ms:,.1f}/{s.floor.median_ms:,.1f} ms "
             f"= {s.ratio:.2f}"
             for s in v.sizes
         )
@@ -1250,7 +1270,7 @@ def run(options: Options) -> Outcome:
         f"{v.cold_warm.warm.median_ms:.1f} ms"
         for v in figures.variants
     )
-    summary = f"{TITLE}: {result} {per_model}; {_load_note(figures.loads)}"
+    summary = f"{TITLE}: {result} {per_model}; {load_note(figures.loads)}"
     return Outcome(
         name=NAME,
         title=TITLE,

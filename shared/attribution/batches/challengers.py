@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from attribution.batches.lineup import Role
 from attribution.batches.request import BatchRequest
 from attribution.batches.rows import RowReject, SlateChecks, check_features
@@ -72,11 +74,18 @@ class ChallengerScoring:
         challengers: Sequence[ModelCard],
         *,
         created_at: datetime,
+        slate_ids: pa.Array,
     ) -> list[ChallengerRun]:
-        return [self._one(request, slate, card, created_at) for card in challengers]
+        """``slate_ids``: every slate row's prediction id, as the champion's rows have them."""
+        return [self._one(request, slate, card, created_at, slate_ids) for card in challengers]
 
     def _one(
-        self, request: BatchRequest, slate: SlateChecks, card: ModelCard, created_at: datetime
+        self,
+        request: BatchRequest,
+        slate: SlateChecks,
+        card: ModelCard,
+        created_at: datetime,
+        slate_ids: pa.Array,
     ) -> ChallengerRun:
         try:
             served = self.models.served(card)
@@ -107,12 +116,18 @@ class ChallengerScoring:
             rules=self.rules,
             created_at=created_at,
             role=Role.CHALLENGER,
+            slate_ids=slate_ids,
         )
         self.warehouse.insert_new_rows(
             "challenger_predictions",
             rows,
             key=["prediction_id"],
-            scope={"batch_id": request.batch_id, "game_date": request.game_date},
+            # Each challenger's rows are its own: its redelivery checks them alone.
+            scope={
+                "batch_id": request.batch_id,
+                "game_date": request.game_date,
+                "model_sha256": card.model_sha256,
+            },
             unique_keys=True,
         )
         return ChallengerRun(card, written=checked.good, rejected=len(own))

@@ -35,7 +35,7 @@ from attribution.batches.lineup import Role
 from attribution.batches.request import BatchRequest, parse_batch_request
 from attribution.batches.rows import RowReject, RowsRead, check_features, check_slate
 from attribution.batches.scoring import score, text_columns
-from attribution.batches.stamping import PickRules, stamp_predictions
+from attribution.batches.stamping import PickRules, prediction_ids, stamp_predictions
 from attribution.clock import now_utc
 from attribution.dead_letters import keep_dead_letter
 from attribution.errors import PermanentError
@@ -189,10 +189,19 @@ class BatchPredictor:
         requested = read.table.num_rows + len(read.unreadable)
         self.log.record(self._row(run, BatchStatus.RUNNING, card, BatchCounts(requested)))
         slate = check_slate(read.table, game_date=request.game_date)
+        slate_ids = prediction_ids(
+            request, slate.players.combine_chunks(), slate.line, slate.books.combine_chunks()
+        )
         checked = check_features(slate, served.interface)
         scores = score(served, checked.features)
         rows = stamp_predictions(
-            request, card, checked, scores, rules=self.rules, created_at=run.started_at
+            request,
+            card,
+            checked,
+            scores,
+            rules=self.rules,
+            created_at=run.started_at,
+            slate_ids=slate_ids,
         )
         if claim is not None:
             claim.still_held()
@@ -205,7 +214,9 @@ class BatchPredictor:
         )
         rejects = [*checked.rejects, *_unreadable_rejects(read)]
         self._write_rejects(request, rejects)
-        scored = self.challengers.run(request, slate, challengers, created_at=run.started_at)
+        scored = self.challengers.run(
+            request, slate, challengers, created_at=run.started_at, slate_ids=slate_ids
+        )
         status = (
             BatchStatus.FAILED
             if checked.good == 0

@@ -78,6 +78,7 @@ def stamp_predictions(
     created_at: datetime,
     method: str = STAMPED,
     role: Role = Role.CHAMPION,
+    slate_ids: pa.Array | None = None,
 ) -> pa.Table:
     """One row per prediction, with the six attribution columns the reference system's table
     had and the card's id.
@@ -85,12 +86,17 @@ def stamp_predictions(
     A points model fills ``predicted_points`` and ``edge``; an over/under classifier fills
     ``over_probability`` and leaves them NULL. A challenger's rows (for
     ``challenger_predictions``) have the champion's prediction id for the same line, then
-    ``@`` and the first 16 hex of the challenger's sha256.
+    ``@`` and the first 16 hex of the challenger's sha256. ``slate_ids``: every slate row's
+    id (``prediction_ids`` of the whole slate), made once for all the batch's models.
     """
     spec = table_spec(PREDICTION_TABLES[role])
     players, line_value = checked.player_lookup, checked.line_value
     n = len(players)
-    ids = prediction_ids(request, players, line_value, checked.sportsbook)
+    ids = (
+        prediction_ids(request, players, line_value, checked.sportsbook)
+        if slate_ids is None
+        else slate_ids.take(pa.array(checked.row_numbers))
+    )
     if role is Role.CHALLENGER:
         ids = pc.binary_join_element_wise(ids, card.model_sha256[:16], "@")
     varying: dict[str, pa.Array] = {
