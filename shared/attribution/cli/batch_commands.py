@@ -44,13 +44,7 @@ INLINE_LIMIT_BYTES = PUBSUB_MAX_MESSAGE_BYTES // 2
 
 def add_parsers(sub: Any) -> None:
     promote = sub.add_parser("promote", help="make a model the active one for a system")
-    promote.add_argument("system_id", help="the system whose active model it becomes")
-    promote.add_argument(
-        "model_ref", help="card id or model sha256 (or an 8+ char prefix of either), file name"
-    )
-    promote.add_argument("--at", help="RFC 3339 instant it becomes active (default: now)")
-    promote.add_argument("--by", help="who promoted it (kept in the ledger)")
-    promote.add_argument("--note", help="why (kept in the ledger)")
+    _ledger_entry(promote, "whose active model it becomes", "it becomes active", "promoted it")
     promote.set_defaults(handler=cmd_promote)
 
     challenge = sub.add_parser(
@@ -60,20 +54,12 @@ def add_parsers(sub: Any) -> None:
         "of the system also scores this model on the same rows; its rows go to "
         "challenger_predictions and `attribution report compare` grades it against the champion.",
     )
-    challenge.add_argument("system_id", help="the system it challenges the champion of")
-    challenge.add_argument("model_ref", help="card id, model sha256 (or 8+ char prefix), file name")
-    challenge.add_argument("--at", help="RFC 3339 instant it starts (default: now)")
+    _ledger_entry(challenge, "whose champion it challenges", "it starts", "started it")
     challenge.add_argument("--until", help="RFC 3339 instant it stops (default: until retired)")
-    challenge.add_argument("--by", help="who started it (kept in the ledger)")
-    challenge.add_argument("--note", help="why (kept in the ledger)")
     challenge.set_defaults(handler=cmd_challenge)
 
     retire = sub.add_parser("retire", help="stop scoring a challenger")
-    retire.add_argument("system_id", help="the system it challenges")
-    retire.add_argument("model_ref", help="card id, model sha256 (or 8+ char prefix), file name")
-    retire.add_argument("--at", help="RFC 3339 instant it stops (default: now)")
-    retire.add_argument("--by", help="who retired it (kept in the ledger)")
-    retire.add_argument("--note", help="why (kept in the ledger)")
+    _ledger_entry(retire, "it challenges", "it stops", "retired it")
     retire.set_defaults(handler=cmd_retire)
 
     deployments = sub.add_parser("deployments", help="the deployment ledger")
@@ -86,13 +72,7 @@ def add_parsers(sub: Any) -> None:
         "--game-date", required=True, type=game_date, metavar="D", help="the day the games are on"
     )
     predict.add_argument("--input", required=True, type=Path, help="JSONL, CSV or Parquet")
-    predict.add_argument(
-        "--run-mode",
-        type=choice_of(RunMode.parse),
-        choices=[mode.value for mode in RunMode],
-        default=RunMode.OVERNIGHT.value,
-        help="which run this is (default %(default)s; any case, - for _)",
-    )
+    add_run_mode(predict)
     predict.add_argument("--batch-id", help="default: derived from system, date, mode, file")
     predict.add_argument("--model", help="pin a model by sha256 or file name")
     add_wait_argument(predict, "the batch's execution log row")
@@ -137,6 +117,27 @@ def _instant(text: str | None, flag: str) -> datetime | None:
         return parse_timestamp(text, fact=flag) if text else None
     except PermanentError as exc:
         raise PermanentError("bad_argument", exc.message) from None
+
+
+def add_run_mode(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--run-mode",
+        type=choice_of(RunMode.parse),
+        choices=[mode.value for mode in RunMode],
+        default=RunMode.OVERNIGHT.value,
+        help="which run this is (default %(default)s; any case, - for _)",
+    )
+
+
+def _ledger_entry(command: argparse.ArgumentParser, system: str, at: str, by: str) -> None:
+    """The arguments of a command that records a ledger entry."""
+    command.add_argument("system_id", help=f"the system {system}")
+    command.add_argument(
+        "model_ref", help="card id or model sha256 (or an 8+ char prefix of either), file name"
+    )
+    command.add_argument("--at", help=f"RFC 3339 instant {at} (default: now)")
+    command.add_argument("--by", help=f"who {by} (kept in the ledger)")
+    command.add_argument("--note", help="why (kept in the ledger)")
 
 
 def cmd_promote(app: App | None, args: argparse.Namespace) -> int:

@@ -24,10 +24,10 @@ from typing import Any
 
 from cloudevents.conversion import to_structured
 
-from attribution.batches.request import BatchRequest, RunMode
+from attribution.batches.request import BatchRequest
 from attribution.batches.rows import parse_jsonl
-from attribution.cli.arguments import choice_of, game_date, read_input
-from attribution.cli.batch_commands import default_batch_id
+from attribution.cli.arguments import game_date, read_input
+from attribution.cli.batch_commands import add_run_mode, default_batch_id
 from attribution.config import load_settings
 from attribution.errors import PermanentError
 from attribution.events import pubsub_event
@@ -104,13 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="JSONL rows, one object a line (default: a synthetic slate of the game date)",
     )
-    batch.add_argument(
-        "--run-mode",
-        type=choice_of(RunMode.parse),
-        choices=[mode.value for mode in RunMode],
-        default=RunMode.OVERNIGHT.value,
-        help="which run this is (default %(default)s)",
-    )
+    add_run_mode(batch)
     batch.add_argument("--batch-id", help="default: derived from system, date, mode and rows")
     batch.set_defaults(message=batch_message)
     verify = kinds.add_parser("verify", help="a verification request (on_verification_requested)")
