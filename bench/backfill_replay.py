@@ -55,7 +55,7 @@ from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_spec
 from bench import Options, Outcome
 from bench.environment import BENCH_MODEL, cpu_model, spec_model
-from bench.timing import Timing, time_once
+from bench.timing import AgainstFloor, Timing, time_once
 
 NAME = "backfill_replay"
 TITLE = "Backfill with replay"
@@ -332,7 +332,7 @@ def staged_run(legacy: Legacy) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
-class Figures:
+class Figures(AgainstFloor):
     plan: Plan
     model_path: Path
     model_bytes: int
@@ -345,14 +345,6 @@ class Figures:
     loads: int
     seconds: float
     load: tuple[float, float]
-
-    @property
-    def ratio(self) -> float:
-        return self.subject.median / self.floor.median
-
-    @property
-    def min_ratio(self) -> float:
-        return self.subject.min / self.floor.min
 
 
 def ensure_model(directory: Path) -> tuple[Path, float | None]:

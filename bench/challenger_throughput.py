@@ -98,7 +98,7 @@ from bench.prediction_throughput import (
     publish,
     rows_label,
 )
-from bench.timing import Timing, interleaved
+from bench.timing import AgainstFloor, Timing, interleaved
 
 NAME = "challenger_throughput"
 TITLE = "Challenger batch throughput"
@@ -214,7 +214,7 @@ class LineupFloor:
 
 
 @dataclass(frozen=True)
-class Case:
+class Case(AgainstFloor):
     """One handler case and its floor, timed in the same rounds."""
 
     key: str
@@ -223,18 +223,6 @@ class Case:
     rows: int
     subject: Timing
     floor: Timing
-
-    @property
-    def ratio(self) -> float:
-        return self.subject.median / self.floor.median
-
-    @property
-    def min_ratio(self) -> float:
-        return self.subject.min / self.floor.min
-
-    @property
-    def cpu_ratio(self) -> float:
-        return self.subject.cpu_median / self.floor.cpu_median
 
     @property
     def rows_per_second(self) -> float:

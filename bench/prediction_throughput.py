@@ -101,7 +101,7 @@ from attribution.objects import split_gs_uri
 from attribution.warehouse.tables import table_spec
 from bench import BENCH_DIR, Options, Outcome
 from bench.environment import BENCH_MODEL, cpu_model, spec_model
-from bench.timing import Timing, interleaved, time_once
+from bench.timing import AgainstFloor, Timing, interleaved, time_once
 
 NAME = "prediction_throughput"
 TITLE = "Prediction batch throughput"
@@ -462,7 +462,7 @@ class Floor:
 
 
 @dataclass(frozen=True)
-class SizeFigures:
+class SizeFigures(AgainstFloor):
     rows: int
     rounds: int
     subject: Timing
@@ -471,20 +471,8 @@ class SizeFigures:
     parts: dict[str, Timing] = field(default_factory=dict)
 
     @property
-    def ratio(self) -> float:
-        return self.subject.median / self.floor.median
-
-    @property
     def ratio_own_database(self) -> float:
         return self.subject.median / self.floor_own_database.median
-
-    @property
-    def cpu_ratio(self) -> float:
-        return self.subject.cpu_median / self.floor.cpu_median
-
-    @property
-    def min_ratio(self) -> float:
-        return self.subject.min / self.floor.min
 
     @property
     def rows_per_second(self) -> float:

@@ -39,6 +39,26 @@ class Timing:
         return statistics.median(self.cpu_samples)
 
 
+class AgainstFloor:
+    """A subject timed against its floor in the same rounds: their ratios. Mixed into a
+    benchmark's frozen dataclass that has ``subject`` and ``floor`` fields."""
+
+    subject: Timing
+    floor: Timing
+
+    @property
+    def ratio(self) -> float:
+        return self.subject.median / self.floor.median
+
+    @property
+    def min_ratio(self) -> float:
+        return self.subject.min / self.floor.min
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.subject.cpu_median / self.floor.cpu_median
+
+
 def time_once(case: Callable[[], object]) -> float:
     """Seconds one call of ``case`` takes, garbage collected first and GC off while timed."""
     return _wall_and_cpu(case)[0]
