@@ -488,7 +488,10 @@ def test_staging_refuses_a_function_whose_requirements_miss_an_import() -> None:
     plan = plan_function(lacking, PackageSource.at(package_root()))
     assert not plan.report.ok
     assert set(plan.report.missing) == {"pandas"}
-    assert "attribution.batches.rows" in plan.report.problems()[0]
+    # The chain from main.py to the first module that imports it, each step a real import.
+    problem = plan.report.problems()[0]
+    assert problem.startswith("prediction_batch: imports pandas") and problem.endswith("-> pandas")
+    assert "main.py:" in problem and "attribution.batches." in problem
 
 
 @pytest.mark.timeout(300)

@@ -28,6 +28,7 @@ LAYERS = {
     "batches": 3,
     "history": 4,
     "comparison": 4,  # champion and challengers on the same games: paired statistics
+    "profiles": 4,  # training profiles: made from training rows, distances from a day
     "verification": 5,
     "app": 6,  # attribution.bootstrap (wires ports to adapters) and entry_points
     "cli": 7,

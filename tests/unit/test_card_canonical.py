@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -37,6 +38,7 @@ from attribution.model_card.interface import (
     ModelFeature,
     PredictionType,
 )
+from attribution.model_card.profile import TrainingProfile, numeric_bins
 from attribution.package_folders import schemas_dir
 
 # A card registered before schema version 2, as the code of that time wrote it: its
@@ -340,6 +342,15 @@ FIELD_CHANGES: dict[str, st.SearchStrategy[Any]] = {
         ),
         max_size=4,
     ).map(tuple),
+    "training_profile": optional(
+        st.builds(
+            lambda values, rows: TrainingProfile(
+                rows=rows, features=(numeric_bins("points_avg_last_5", np.array(values)),)
+            ),
+            st.lists(st.floats(0, 60) | st.just(math.nan), min_size=1, max_size=40),
+            st.integers(1, 10_000),
+        )
+    ),
 }
 # Fields that change together (what a model predicts, how CatBoost is asked, its classes,
 # whether it can be served): changed as a whole interface, below.

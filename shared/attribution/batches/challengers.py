@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from attribution.batches.lineup import Role
+from attribution.batches.profile_counts import write_profile_counts
 from attribution.batches.request import BatchRequest
 from attribution.batches.rows import RowReject, SlateChecks, check_features
 from attribution.batches.scoring import score
@@ -129,5 +130,15 @@ class ChallengerScoring:
                 "model_sha256": card.model_sha256,
             },
             unique_keys=True,
+        )
+        write_profile_counts(
+            self.warehouse,
+            request,
+            card,
+            role=Role.CHALLENGER,
+            interface=served.interface,
+            features=checked.features,
+            predictions=scores.values,
+            created_at=created_at,
         )
         return ChallengerRun(card, written=checked.good, rejected=len(own))

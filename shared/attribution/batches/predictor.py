@@ -32,6 +32,7 @@ from attribution.batches.inputs import (
     reused_batch_id,
 )
 from attribution.batches.lineup import Role
+from attribution.batches.profile_counts import write_profile_counts
 from attribution.batches.request import BatchRequest, parse_batch_request
 from attribution.batches.rows import RowReject, RowsRead, check_features, check_slate
 from attribution.batches.scoring import score, text_columns
@@ -211,6 +212,16 @@ class BatchPredictor:
             key=["prediction_id"],
             scope={"batch_id": request.batch_id, "game_date": request.game_date},
             unique_keys=True,  # check_rows rejects a repeated player, line and sportsbook
+        )
+        write_profile_counts(
+            self.warehouse,
+            request,
+            card,
+            role=Role.CHAMPION,
+            interface=served.interface,
+            features=checked.features,
+            predictions=scores.values,
+            created_at=run.started_at,
         )
         rejects = [*checked.rejects, *_unreadable_rejects(read)]
         self._write_rejects(request, rejects)

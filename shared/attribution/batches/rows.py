@@ -438,6 +438,14 @@ def check_slate(table: pa.Table, *, game_date: date) -> SlateChecks:
     return SlateChecks(table, refused.bad, refused.reasons, players, line, books)
 
 
+def unchecked_slate(table: pa.Table) -> SlateChecks:
+    """Rows taken as they are, with no check as a prediction: training rows, which have no
+    player or line, fed to ``check_features`` to read their features as a batch would."""
+    n = table.num_rows
+    nothing = pa.chunked_array([pa.nulls(n, pa.string())])
+    return SlateChecks(table, np.zeros(n, dtype=bool), {}, nothing, np.zeros(n), nothing)
+
+
 def check_features(slate: SlateChecks, interface: ModelInterface) -> CheckedRows:
     """Split the slate's rows into one model's input (the good) and its rejects (with every
     reason, the slate's included). A feature the model needs that no row carries rejects

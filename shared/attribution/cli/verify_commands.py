@@ -1,5 +1,5 @@
 """``verify`` (exit 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN, 5 unknown system), ``report
-models`` and ``report compare``."""
+models``, ``report compare`` and ``report drift``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import sys
 from typing import Any
 
 from attribution.bootstrap import App
-from attribution.cli.arguments import number
+from attribution.cli.arguments import game_date, number
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.game_dates import add_game_dates
 from attribution.cli.output import print_json, print_table
 from attribution.comparison.compare import compare_models
+from attribution.verification.checks import CheckContext
+from attribution.verification.input_drift import day_drift
 from attribution.verification.outcome import (
     Status,
     SystemVerdict,
@@ -84,6 +86,20 @@ def add_parsers(sub: Any) -> None:
     )
     compare.set_defaults(handler=cmd_report_compare)
 
+    drift = kinds.add_parser(
+        "drift",
+        help="a day's inputs and predictions against each model's training profile",
+        description="For every model that counted the day's rows into the training profile "
+        "its card carries: per feature (and for its predictions) the rows, PSI and "
+        "Jensen-Shannon distance against training, the missing share beside training's, "
+        "for a category the share not in the profile, and the most moved bins.",
+    )
+    drift.add_argument("--system-id", required=True, help="the system whose day to profile")
+    drift.add_argument(
+        "--game-date", required=True, type=game_date, metavar="D", help="the day the games are on"
+    )
+    drift.set_defaults(handler=cmd_report_drift)
+
 
 def cmd_verify(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
@@ -140,6 +156,56 @@ def cmd_report_compare(app: App | None, args: argparse.Namespace) -> int:
         )
         for line in c.text().splitlines():
             print(f"  {line}")
+    return ExitCode.OK
+
+
+def cmd_report_drift(app: App | None, args: argparse.Namespace) -> int:
+    assert app is not None
+    verifier = app.verifier()
+    models = day_drift(
+        CheckContext(
+            warehouse=verifier.warehouse,
+            registry=verifier.registry,
+            store_for=verifier.store_for,
+            settings=verifier.settings,
+            game_date=args.game_date,
+            system_id=args.system_id,
+        )
+    )
+    if args.json:
+        print_json({"models": [m.to_document() for m in models]})
+        return ExitCode.OK
+    if not models:
+        print(
+            f"{args.system_id} {args.game_date}: no rows counted into a training profile (a "
+            "model carries one when `attribution profile embed` or `attribution train` made it)"
+        )
+    for model in models:
+        print(
+            f"{args.system_id} {args.game_date}: {model.model_file_name} ({model.model_role}), "
+            f"{model.rows} rows in {model.batches} batch(es): {model.status.value}"
+        )
+        print_table(
+            [
+                {
+                    "feature": f.feature,
+                    "kind": f.kind,
+                    "status": f.status.value,
+                    "psi": f.psi,
+                    "js_distance": f.js_distance,
+                    "missing": f"{100 * f.missing_share:.1f}%",
+                    "training_missing": f"{100 * f.training_missing_share:.1f}%",
+                    "not_in_profile": ""
+                    if f.unlisted_share is None
+                    else f"{100 * f.unlisted_share:.1f}%",
+                    "most_moved": f"{f.moved_bins[0].label} {100 * f.moved_bins[0].day_share:.1f}%"
+                    f" (training {100 * f.moved_bins[0].training_share:.1f}%)",
+                }
+                for f in sorted(model.features, key=lambda f: -f.psi)
+            ],
+            ["feature", "kind", "status", "psi", "js_distance", "missing",
+             "training_missing", "not_in_profile", "most_moved"],
+        )  # fmt: skip
     return ExitCode.OK
 
 

@@ -9,8 +9,9 @@ trained and uploaded, and challenges the old model for three more days (both sco
 batch, one with bad rows); results are loaded, the two are compared on the same games and
 the retrain is promoted with that evidence; every day is verified; then a day written
 before the ledger, without stamping, fails verification until the deploy log's history and
-the backfill's replay prove which model wrote it; the last step asks which model produced
-which performance.
+the backfill's replay prove which model wrote it; the report says which model produced
+which performance; and on the last day a feature arriving in seconds is flagged as input
+drift against the training profile the model carries, before any result is in.
 
 The story is ``STEPS``, one function a step, in order: a step is added by writing its
 function and putting it in the list. Each command is printed as it can be pasted (with the
@@ -54,6 +55,9 @@ LEGACY_DAY = date(2026, 1, 29)
 LEGACY_WRITTEN_AT = datetime(2026, 1, 29, 17, 38, tzinfo=UTC)
 # Players who also get a second sportsbook's line on the over/under system's slates.
 EXTRA_LINES = 12
+# The day the feature job sends recent minutes in seconds, before any of its results exist.
+SECONDS_DAY = date(2026, 2, 6)
+SHIFTED_FEATURE = "minutes_avg_last_5"
 # A game day's batches run in its morning (10:00 in New York), hours before the games.
 BATCH_TIME = time(15, 0, tzinfo=UTC)
 DEFAULT_HOME = Path(".attribution/demo")
@@ -199,6 +203,10 @@ def verified_after_each_batch(days: Sequence[date]) -> None:
     print("(nobody ran `verify`: each batch announced its end on the batch-completions topic,")
     print(" and the verifier checked that system and day at once; performance waits for the")
     print(" results)")
+    print_verifications(days)
+
+
+def print_verifications(days: Sequence[date]) -> None:
     runs = app().warehouse.query(
         "SELECT system_id, game_date, verdict, finished_at FROM verification_runs "
         "WHERE game_date BETWEEN @first AND @last ORDER BY finished_at",
@@ -359,6 +367,33 @@ def report_models(demo: Demo) -> None:
     demo.run("report", "models", "--system-id", OVER_UNDER)
 
 
+def minutes_in_seconds(demo: Demo) -> None:
+    print("(every model `attribution train` makes carries a profile of its training rows: each")
+    print(" feature's decile bins and shares, its categories, its own predictions. Today the")
+    print(f" feature job sends {SHIFTED_FEATURE} in seconds; no result exists yet)")
+    demo.clock.advance_to(datetime.combine(SECONDS_DAY, BATCH_TIME))
+    rows = [
+        {**row, SHIFTED_FEATURE: row[SHIFTED_FEATURE] * 60}
+        if isinstance(row.get(SHIFTED_FEATURE), float)
+        else row
+        for row in slate_for(SECONDS_DAY).rows
+    ]
+    demo.run(
+        "predict",
+        "--system-id",
+        SYSTEM,
+        "--game-date",
+        SECONDS_DAY.isoformat(),
+        "--input",
+        demo.rows_file(f"props_{SECONDS_DAY}_seconds.jsonl", rows),
+    )
+    print("(the post-run verifier held the batch's counts against the champion's profile at")
+    print(" once: its drift check names the feature with its PSI, and the alert (in")
+    print(f" {ALERTS_FILE}) says so)")
+    print_verifications([SECONDS_DAY])
+    demo.run("report", "drift", "--system-id", SYSTEM, "--game-date", SECONDS_DAY.isoformat())
+
+
 STEPS: tuple[Step, ...] = (
     Step(
         at(2026, 1, 2, 9),
@@ -419,6 +454,11 @@ STEPS: tuple[Step, ...] = (
         at(2026, 2, 5, 16),
         "Which model produced which performance?",
         report_models,
+    ),
+    Step(
+        datetime.combine(SECONDS_DAY, BATCH_TIME),
+        "Feb 6: minutes arrive in seconds; input drift is flagged before any result",
+        minutes_in_seconds,
     ),
 )
 

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from attribution.model_card.interface import ModelInterface, PredictionType
+from attribution.model_card.profile import TrainingProfile
 
 CARD_SCHEMA_VERSION = 2
 
@@ -37,6 +38,8 @@ NOT_APPLICABLE: dict[PredictionType, tuple[str, ...]] = {
 # What schema version 1 cards did not have: left out of their canonical form, so a card
 # registered before version 2 keeps its card_id.
 VERSION_2_FIELDS: frozenset[str] = frozenset({*ModelInterface.model_fields, *OPTIONAL_FACTS})
+# Left out of the canonical form when absent, so a card made before profiles keeps its id.
+OMITTED_WHEN_ABSENT: tuple[str, ...] = ("training_profile",)
 
 
 def required_facts(prediction_type: PredictionType | None) -> tuple[str, ...]:
@@ -120,6 +123,7 @@ class ModelCard(ModelInterface):
     missing_facts: tuple[str, ...] = ()
     fact_sources: dict[str, FactSource] = Field(default_factory=dict)
     conflicts: tuple[FactConflict, ...] = ()
+    training_profile: TrainingProfile | None = None
 
     @field_validator("trained_at", "uploaded_at")
     @classmethod
@@ -173,6 +177,9 @@ class ModelCard(ModelInterface):
         document: dict[str, Any] = _canonical_value(self.model_dump(mode="python"))
         if self.schema_version < 2:
             for name in VERSION_2_FIELDS:
+                document.pop(name, None)
+        for name in OMITTED_WHEN_ABSENT:
+            if document.get(name) is None:
                 document.pop(name, None)
         return document
 

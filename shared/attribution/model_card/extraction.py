@@ -34,6 +34,12 @@ from attribution.model_card.card import (
 )
 from attribution.model_card.interface import ModelInterface
 from attribution.model_card.interface_reading import interface_of
+from attribution.model_card.profile import (
+    PROFILE_METADATA_KEY,
+    ProfileError,
+    TrainingProfile,
+    parse_profile,
+)
 from attribution.objects import StoredObject
 
 CATBOOST_MAGIC = b"CBM1"
@@ -322,6 +328,7 @@ def extract_card(
     try:
         loaded = loader(data)
         facts = resolve_declared_facts(loaded.metadata, obj.metadata)
+        profile = _training_profile(loaded)
     except PermanentError as exc:
         raise PermanentError(exc.code, f"{where}: {exc.message}") from None
     _check_plausible(facts, now or datetime.now(UTC), where=where)
@@ -354,11 +361,33 @@ def extract_card(
             missing_facts=missing,
             fact_sources=facts.sources,
             conflicts=facts.conflicts,
+            training_profile=profile,
             **dict(interface),
         )
     except ValueError as exc:
         raise PermanentError("bad_metadata", f"{where}: {_first_error(exc)}") from None
     return seal(card)
+
+
+def _training_profile(loaded: LoadedModel) -> TrainingProfile | None:
+    """The profile the model carries, if any; one that is unreadable, or that names a feature
+    the model does not have, is refused."""
+    text = loaded.metadata.get(PROFILE_METADATA_KEY)
+    if text is None:
+        return None
+    try:
+        profile = parse_profile(text)
+    except ProfileError as exc:
+        raise PermanentError("bad_profile", str(exc)) from None
+    known = set(loaded.feature_names)
+    strangers = [f.name for f in profile.features if f.name not in known]
+    if strangers:
+        raise PermanentError(
+            "bad_profile",
+            f"the training profile names feature(s) the model does not have: "
+            f"{', '.join(strangers)} (profile the model with the data it was trained on)",
+        )
+    return profile
 
 
 def _check_plausible(facts: DeclaredFacts, now: datetime, *, where: str) -> None:

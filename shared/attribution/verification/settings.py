@@ -28,7 +28,7 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
     "orphan_cards": Threshold(partial_count=1),
     "performance": Threshold(partial_count=1),
     "leakage": Threshold(partial_count=None, fail_count=1),
-    "drift": Threshold(partial_count=None, fail_count=1),
+    "deployment_drift": Threshold(partial_count=None, fail_count=1),
 }
 
 
@@ -98,9 +98,18 @@ class VerifierSettings(DeclaredSettings):
         default=6.0,
     )
     drift_tolerance_seconds: Number = variable(
-        "VERIFY_DRIFT_TOLERANCE_SECONDS",
+        "VERIFY_DEPLOYMENT_DRIFT_TOLERANCE_SECONDS",
         "a batch may use the model active this long before it started",
         default=60.0,
+    )
+    drift_psi_partial: Number = variable(
+        "VERIFY_DRIFT_PSI_PARTIAL", "a feature's PSI against training that is PARTIAL", default=0.1
+    )
+    drift_psi_fail: Number = variable(
+        "VERIFY_DRIFT_PSI_FAIL", "a feature's PSI against training that is FAIL", default=0.25
+    )
+    drift_min_rows: WholeNumber = variable(
+        "VERIFY_DRIFT_MIN_ROWS", "fewer profiled rows in a day: input drift not judged", default=50
     )
     coalesce_seconds: Number = variable(
         "VERIFY_COALESCE_SECONDS",

@@ -18,7 +18,8 @@ from attribution.ports import Alert, NotificationError, Notifier, ObjectStore, W
 from attribution.verification import checks
 from attribution.verification.alerts import alert_for
 from attribution.verification.challengers import challengers, decided_alert, newly_decided
-from attribution.verification.drift import deployment_drift
+from attribution.verification.deployment_drift import deployment_drift
+from attribution.verification.input_drift import input_drift
 from attribution.verification.outcome import CheckResult, Status, SystemVerdict, overall
 from attribution.verification.request import SYSTEM_ID_PATTERN
 from attribution.verification.settings import VerifierSettings
@@ -59,6 +60,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("leakage", checks.leakage),
     ("challengers", challengers),
     ("deployment_drift", deployment_drift),
+    ("drift", input_drift),
 )
 
 

@@ -163,7 +163,7 @@ def test_a_batch_that_ran_on_a_cached_ledger_answer_just_after_a_promotion_is_al
     assert {r["model_sha256"] for r in stale} == {history.old.model_sha256}
 
     assert drift(history).status is Status.PASS
-    strict = drift(history, {"VERIFY_DRIFT_TOLERANCE_SECONDS": "0"})
+    strict = drift(history, {"VERIFY_DEPLOYMENT_DRIFT_TOLERANCE_SECONDS": "0"})
     assert strict.status is Status.FAIL
     assert strict.figures["rows_drifted"] == LIVE_PLAYERS
     assert strict.details[0].startswith("batch stale:")
@@ -175,9 +175,9 @@ def test_a_batch_that_ran_on_a_cached_ledger_answer_just_after_a_promotion_is_al
         (timedelta(seconds=30), {}, False),
         (timedelta(seconds=59), {}, False),
         (timedelta(seconds=61), {}, True),
-        (timedelta(seconds=90), {"VERIFY_DRIFT_TOLERANCE_SECONDS": "120"}, False),
-        (timedelta(seconds=1), {"VERIFY_DRIFT_TOLERANCE_SECONDS": "0"}, True),
-        (-timedelta(seconds=1), {"VERIFY_DRIFT_TOLERANCE_SECONDS": "0"}, False),
+        (timedelta(seconds=90), {"VERIFY_DEPLOYMENT_DRIFT_TOLERANCE_SECONDS": "120"}, False),
+        (timedelta(seconds=1), {"VERIFY_DEPLOYMENT_DRIFT_TOLERANCE_SECONDS": "0"}, True),
+        (-timedelta(seconds=1), {"VERIFY_DEPLOYMENT_DRIFT_TOLERANCE_SECONDS": "0"}, False),
     ],
 )
 def test_the_previous_model_is_allowed_only_within_the_tolerance_after_a_promotion(

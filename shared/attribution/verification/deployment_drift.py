@@ -46,7 +46,7 @@ def deployment_drift(ctx: CheckContext) -> CheckResult:
             )
         rows_drifted += int(batch["predictions"])
         drifted.append(detail)
-    status = ctx.judge("drift", rows_drifted, max(checked, 1))
+    status = ctx.judge("deployment_drift", rows_drifted, max(checked, 1))
     return CheckResult(
         "deployment_drift",
         status,

@@ -1,0 +1,41 @@
+"""How far a day's spread over a profile's bins is from training's.
+
+PSI (population stability index) is ``sum((a - e) * ln(a / e))`` over the bins, with ``e``
+training's share and ``a`` the day's, a share of zero counted as ``ZERO_SHARE`` (else one
+empty bin makes it infinite). Jensen-Shannon distance is the square root of the
+Jensen-Shannon divergence in bits: 0 for the same spread, 1 for spreads with no bin in
+common.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+ZERO_SHARE = 1e-4
+
+
+def _distribution(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    total = array.sum()
+    return array / total if total > 0 else array
+
+
+def psi(expected: Sequence[float] | np.ndarray, actual: Sequence[float] | np.ndarray) -> float:
+    """PSI of ``actual`` against ``expected`` (shares or counts, in the same bin order)."""
+    e = np.maximum(_distribution(expected), ZERO_SHARE)
+    a = np.maximum(_distribution(actual), ZERO_SHARE)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def js_distance(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndarray) -> float:
+    """Jensen-Shannon distance (base 2) between two spreads over the same bins."""
+    p_, q_ = _distribution(p), _distribution(q)
+    m = (p_ + q_) / 2
+
+    def kl(x: np.ndarray) -> float:
+        present = x > 0
+        return float(np.sum(x[present] * np.log2(x[present] / m[present])))
+
+    return float(np.sqrt(max((kl(p_) + kl(q_)) / 2, 0.0)))

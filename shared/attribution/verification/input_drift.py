@@ -1,0 +1,270 @@
+"""Input drift: a day's rows against the training profile each model carries.
+
+Batches count their rows into the profile's bins (``batches.profile_counts``); this sums a
+day's counts per model and compares every feature, and the predictions, with training: PSI,
+Jensen-Shannon distance, the missing share, and for a category the share the profile does
+not list (unseen in training when the profile lists every training category).
+
+A day of a few hundred rows spreads unevenly by chance alone: with no change at all, ``n``
+times the PSI of ``n`` rows in ``k`` bins is about a chi-square with ``k - 1`` degrees of
+freedom. A feature is judged on its PSI less the PSI chance stays under on 999 days of 1000
+(``chance_psi``), so a small slate raises no false alarm and a large one loses nothing; the
+PSI reported is the plain one.
+The ``drift`` check judges the champion; challengers' figures are in the report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from attribution.batches.lineup import Role
+from attribution.model_card.card import ModelCard
+from attribution.model_card.profile import PREDICTION, CategoryShares, NumericBins
+from attribution.profiles.distance import js_distance, psi
+from attribution.verification.checks import CheckContext
+from attribution.verification.outcome import CheckResult, Status, overall
+
+CHECK = "drift"
+CHANCE_Z = 3.09  # the normal quantile of 0.999
+MOVED_BINS_SHOWN = 3
+FEATURES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class MovedBin:
+    label: str
+    training_share: float
+    day_share: float
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """One profiled feature (or the predictions) of one model on one day."""
+
+    feature: str
+    kind: str
+    rows: int
+    psi: float
+    js_distance: float
+    noise: float
+    missing_share: float
+    training_missing_share: float
+    unlisted_share: float | None
+    training_other_share: float | None
+    moved_bins: tuple[MovedBin, ...]
+    status: Status
+
+    @property
+    def text(self) -> str:
+        bins = ", ".join(
+            f"{b.label} {100 * b.day_share:.1f}% (training {100 * b.training_share:.1f}%)"
+            for b in self.moved_bins
+        )
+        return f"{self.feature}: PSI {self.psi:.3f}, JS {self.js_distance:.3f}; most moved: {bins}"
+
+    def to_document(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["status"] = self.status.value
+        return document
+
+
+@dataclass(frozen=True)
+class ModelDrift:
+    model_file_name: str
+    model_sha256: str
+    model_card_id: str
+    model_role: str
+    rows: int
+    batches: int
+    features: tuple[FeatureDrift, ...]
+
+    @property
+    def status(self) -> Status:
+        return overall(f.status for f in self.features)
+
+    @property
+    def drifted(self) -> list[FeatureDrift]:
+        """Features PARTIAL or FAIL, the most moved first."""
+        moved = [f for f in self.features if f.status in (Status.PARTIAL, Status.FAIL)]
+        return sorted(moved, key=lambda f: -f.psi)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "model_file_name": self.model_file_name,
+            "model_sha256": self.model_sha256,
+            "model_card_id": self.model_card_id,
+            "model_role": self.model_role,
+            "rows": self.rows,
+            "batches": self.batches,
+            "status": self.status.value,
+            "features": [f.to_document() for f in self.features],
+        }
+
+
+def chance_psi(degrees_of_freedom: int, rows: int) -> float:
+    """The PSI that ``rows`` rows drawn from training's own spread stay under on 999 days of
+    1000: the chi-square 99.9% quantile (Wilson-Hilferty) over the rows."""
+    if rows == 0 or degrees_of_freedom == 0:
+        return 0.0
+    k = 2 / (9 * degrees_of_freedom)
+    quantile = degrees_of_freedom * (1 - k + CHANCE_Z * math.sqrt(k)) ** 3
+    return quantile / rows
+
+
+def _feature_drift(
+    profile: NumericBins | CategoryShares,
+    kind: str,
+    counts: np.ndarray,
+    ctx: CheckContext,
+) -> FeatureDrift:
+    rows = int(counts.sum())
+    expected = np.asarray(profile.reference, dtype=np.float64)
+    day = counts / rows if rows else np.zeros(len(counts))
+    value = psi(expected, counts)
+    noise = chance_psi(len(counts) - 1, rows)
+    settings = ctx.settings
+    judged = value - noise
+    status = (
+        Status.FAIL
+        if judged >= settings.drift_psi_fail
+        else Status.PARTIAL
+        if judged >= settings.drift_psi_partial
+        else Status.PASS
+    )
+    order = np.argsort(-np.abs(day - expected), kind="stable")[:MOVED_BINS_SHOWN]
+    moved = tuple(
+        MovedBin(profile.labels[i], round(float(expected[i]), 4), round(float(day[i]), 4))
+        for i in order
+    )
+    categorical = isinstance(profile, CategoryShares)
+    return FeatureDrift(
+        feature=profile.name,
+        kind=kind,
+        rows=rows,
+        psi=round(value, 4),
+        js_distance=round(js_distance(expected, counts), 4),
+        noise=round(noise, 4),
+        missing_share=round(float(day[-1]), 4),
+        training_missing_share=profile.missing_share,
+        unlisted_share=round(float(day[-2]), 4) if categorical else None,
+        training_other_share=profile.other_share if isinstance(profile, CategoryShares) else None,
+        moved_bins=moved,
+        status=status,
+    )
+
+
+def day_drift(ctx: CheckContext) -> list[ModelDrift]:
+    """Every model with profile counts on the day, the champion first."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in ctx.query("verify_input_drift"):
+        grouped[(row["model_role"], row["model_sha256"])].append(row)
+    found: list[ModelDrift] = []
+    for (role, _), rows in sorted(grouped.items(), key=lambda i: i[0][0] != Role.CHAMPION):
+        card = ctx.registry.get(rows[0]["model_card_id"])
+        if card is None or card.training_profile is None:
+            continue
+        found.append(_model_drift(card, role, rows, ctx))
+    return found
+
+
+def _model_drift(
+    card: ModelCard, role: str, rows: list[dict[str, Any]], ctx: CheckContext
+) -> ModelDrift:
+    profile = card.training_profile
+    assert profile is not None
+    by_feature: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for row in rows:
+        by_feature[(row["feature_kind"], row["feature"])][int(row["bin_index"])] = int(
+            row["row_count"]
+        )
+    quantities: list[tuple[str, NumericBins | CategoryShares]] = [
+        (f.kind, f) for f in profile.features
+    ]
+    if profile.prediction is not None:
+        quantities.append((PREDICTION, profile.prediction))
+    features: list[FeatureDrift] = []
+    for kind, quantity in quantities:
+        counted = by_feature.get((kind, PREDICTION if kind == PREDICTION else quantity.name))
+        if not counted:
+            continue
+        counts = np.array([counted.get(i, 0) for i in range(len(quantity.reference))])
+        features.append(_feature_drift(quantity, kind, counts, ctx))
+    return ModelDrift(
+        model_file_name=card.model_file_name,
+        model_sha256=card.model_sha256,
+        model_card_id=card.card_id,
+        model_role=role,
+        rows=max((f.rows for f in features), default=0),
+        batches=max(int(r["batches"]) for r in rows),
+        features=tuple(features),
+    )
+
+
+def input_drift(ctx: CheckContext) -> CheckResult:
+    """The ``drift`` check: the champion's inputs and predictions against its training."""
+    models = day_drift(ctx)
+    champion = next((m for m in models if m.model_role == Role.CHAMPION), None)
+    if champion is None:
+        return _no_profile(ctx)
+    figures: dict[str, Any] = {"models": [m.to_document() for m in models]}
+    if champion.rows < ctx.settings.drift_min_rows:
+        return CheckResult(
+            CHECK,
+            Status.INFO,
+            f"{champion.rows} profiled rows of {champion.model_file_name}: fewer than "
+            f"{ctx.settings.drift_min_rows}, input drift not judged",
+            figures,
+        )
+    drifted = champion.drifted
+    if not drifted:
+        worst = max(champion.features, key=lambda f: f.psi)
+        return CheckResult(
+            CHECK,
+            Status.PASS,
+            f"{len(champion.features)} profiled quantities of {champion.model_file_name} within "
+            f"training's spread (largest PSI {worst.psi:.3f}, {worst.feature})",
+            figures,
+        )
+    named = ", ".join(f"{f.feature} (PSI {f.psi:.2f})" for f in drifted[:FEATURES_SHOWN])
+    more = f" and {len(drifted) - FEATURES_SHOWN} more" if len(drifted) > FEATURES_SHOWN else ""
+    return CheckResult(
+        CHECK,
+        champion.status,
+        f"inputs of {champion.model_file_name} moved from training on {champion.rows} rows: "
+        f"{named}{more}",
+        figures,
+        [f.text for f in drifted],
+        next_step="Look at the day's values of these features against training: a unit "
+        "change (seconds for minutes), a new category, a column sent blank. "
+        f"`attribution report drift --system-id {ctx.system_id} --game-date {ctx.game_date}` "
+        "lists every feature.",
+    )
+
+
+def _no_profile(ctx: CheckContext) -> CheckResult:
+    """Information only: the champion carries no profile, or no batch counted into it."""
+    models = [m for m in ctx.query("verify_model_distribution") if m["model_card_id"]]
+    cards = [ctx.registry.get(m["model_card_id"]) for m in models]
+    bare = [c.model_file_name for c in cards if c is not None and c.training_profile is None]
+    if bare:
+        return CheckResult(
+            CHECK,
+            Status.INFO,
+            f"no training profile to compare with: {', '.join(bare)} carries none",
+            {"models": []},
+            [
+                "embed one with `attribution profile embed MODEL --data TRAIN_FILE` (or "
+                "attribution.profiles.building.embed_profile before save_model), then upload it"
+            ],
+        )
+    return CheckResult(
+        CHECK,
+        Status.INFO,
+        f"no rows counted into a training profile for {ctx.system_id} on {ctx.game_date}",
+        {"models": []},
+    )

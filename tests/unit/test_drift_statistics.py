@@ -1,0 +1,70 @@
+"""The distances the drift check reports, held to SciPy and to the textbook formula, and
+the chance allowance held to the chi-square quantile and to simulated days with no change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+from attribution.profiles.distance import ZERO_SHARE, js_distance, psi
+from attribution.verification.input_drift import chance_psi
+
+counts = st.lists(st.integers(0, 10_000), min_size=2, max_size=12).filter(lambda c: sum(c) > 0)
+
+
+@given(counts, st.data())
+def test_psi_is_the_textbook_sum_over_floored_shares(
+    expected: list[int], data: st.DataObject
+) -> None:
+    actual = data.draw(
+        st.lists(st.integers(0, 10_000), min_size=len(expected), max_size=len(expected)).filter(
+            lambda c: sum(c) > 0
+        )
+    )
+    e = np.maximum(np.array(expected) / sum(expected), ZERO_SHARE)
+    a = np.maximum(np.array(actual) / sum(actual), ZERO_SHARE)
+    assert psi(expected, actual) == pytest.approx(float(np.sum((a - e) * np.log(a / e))), abs=1e-12)
+    assert psi(expected, actual) >= 0
+    assert psi(expected, expected) == pytest.approx(0.0, abs=1e-12)
+
+
+@given(counts, st.data())
+def test_js_distance_is_scipys_in_bits(p: list[int], data: st.DataObject) -> None:
+    q = data.draw(
+        st.lists(st.integers(0, 10_000), min_size=len(p), max_size=len(p)).filter(
+            lambda c: sum(c) > 0
+        )
+    )
+    assert js_distance(p, q) == pytest.approx(float(jensenshannon(p, q, base=2)), abs=1e-9)
+    assert 0 <= js_distance(p, q) <= 1 + 1e-12
+
+
+def test_spreads_with_no_bin_in_common_are_one_apart() -> None:
+    assert js_distance([1, 0], [0, 1]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("df", [1, 2, 4, 10, 31])
+def test_the_chance_allowance_is_the_chi_square_quantile(df: int) -> None:
+    assert chance_psi(df, 500) * 500 == pytest.approx(stats.chi2.ppf(0.999, df), rel=0.05)
+
+
+@settings(deadline=None, max_examples=5)
+@given(st.integers(0, 2**31 - 1))
+def test_days_drawn_from_training_are_almost_never_flagged(seed: int) -> None:
+    """Slates of 140 rows from training's own decile spread (and a missing share): PSI less
+    the chance allowance reaches the PARTIAL threshold on about 1 day in 1000 at most."""
+    rng = np.random.default_rng(seed)
+    reference = np.append(np.full(10, 0.097), 0.03)
+    days = rng.multinomial(140, reference, size=4000)
+    flagged = [psi(reference, day) - chance_psi(10, 140) >= 0.1 for day in days]
+    assert np.mean(flagged) <= 0.004
+    # ...while a day with 30% of its rows moved to the top bin is flagged (nearly) always.
+    shifted = reference.copy()
+    shifted[-2] += 0.3
+    shifted[:9] -= 0.3 / 9
+    moved = rng.multinomial(140, shifted, size=200)
+    assert np.mean([psi(reference, d) - chance_psi(10, 140) >= 0.1 for d in moved]) > 0.95
