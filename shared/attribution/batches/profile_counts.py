@@ -15,46 +15,66 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from attribution.batches.lineup import Role
 from attribution.batches.request import BatchRequest
 from attribution.batches.rows import ModelInput
 from attribution.model_card.card import ModelCard
-from attribution.model_card.interface import FeatureType, ModelInterface
+from attribution.model_card.interface import FeatureType, ModelFeature, ModelInterface
 from attribution.model_card.profile import PREDICTION, CategoryShares, NumericBins, TrainingProfile
 from attribution.ports import Warehouse
 from attribution.warehouse.tables import table_spec
 
 PROFILE_COUNTS_TABLE = "input_profile_counts"
+PROFILED_TYPES = (FeatureType.NUMERIC, FeatureType.CATEGORICAL)
+
+
+def feature_column(features: ModelInput, feature: ModelFeature) -> np.ndarray:
+    """One feature's values, as the model is fed them."""
+    if isinstance(features, np.ndarray):
+        return features[:, feature.index]
+    return features[feature.name].to_numpy()
 
 
 def feature_columns(features: ModelInput, interface: ModelInterface) -> dict[str, np.ndarray]:
     """Each numeric and categorical feature's values, as the model is fed them."""
-    columns: dict[str, np.ndarray] = {}
-    for feature in interface.features:
-        if feature.type not in (FeatureType.NUMERIC, FeatureType.CATEGORICAL):
-            continue
-        if isinstance(features, np.ndarray):
-            columns[feature.name] = features[:, feature.index]
-        else:
-            columns[feature.name] = features[feature.name].to_numpy()
-    return columns
+    return {
+        feature.name: feature_column(features, feature)
+        for feature in interface.features
+        if feature.type in PROFILED_TYPES
+    }
+
+
+def _labels(features: ModelInput, feature: ModelFeature) -> np.ndarray | pa.Array:
+    """A feature's values for ``count_categories``: a DataFrame's column as Arrow (pandas keeps
+    text in Arrow, so this copies nothing), a matrix's as it is fed."""
+    if isinstance(features, pd.DataFrame):
+        return pa.array(features[feature.name], from_pandas=True)
+    return feature_column(features, feature)
 
 
 def count_categories(
-    shares: CategoryShares, labels: np.ndarray, missing_token: str | None = None
+    shares: CategoryShares, labels: np.ndarray | pa.Array, missing_token: str | None = None
 ) -> np.ndarray:
     """How many of ``labels`` are each of the profile's categories, then other, then missing
-    (null, or the model's missing-category token)."""
-    series = pd.Series(labels, dtype=object)
-    missing = series.isna().to_numpy()
-    if missing_token is not None:
-        missing |= (series == missing_token).to_numpy()
-    codes = pd.Index(shares.categories, dtype=object).get_indexer(pd.Index(series))
-    known = codes >= 0
-    counts = np.bincount(codes[known], minlength=len(shares.categories))
-    other = int((~known & ~missing).sum())
-    return np.append(counts, [other, int(missing.sum())]).astype(np.int64)
+    (null, or the model's missing-category token). Counted in Arrow: a value that is not text
+    is no category."""
+    values = labels if isinstance(labels, pa.Array) else pa.array(labels, from_pandas=True)
+    missing = values.is_null().to_numpy(zero_copy_only=False)
+    counts = np.zeros(len(shares.categories), dtype=np.int64)
+    known = np.zeros(len(values), dtype=bool)
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        if missing_token is not None:
+            token = pc.fill_null(pc.equal(values, missing_token), False)
+            missing |= token.to_numpy(zero_copy_only=False)
+        categories = pa.array(shares.categories, type=values.type)
+        codes = pc.index_in(values, value_set=categories)
+        known = codes.is_valid().to_numpy(zero_copy_only=False)
+        found = codes.drop_null().to_numpy()
+        counts = np.bincount(found, minlength=len(shares.categories)).astype(np.int64)
+    other = int(np.count_nonzero(~known & ~missing))
+    return np.append(counts, [other, int(np.count_nonzero(missing))]).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -73,15 +93,16 @@ def bin_counts(
     predictions: np.ndarray | None,
 ) -> Iterator[BinCounts]:
     """The counts of every profiled feature the model is fed, then of its predictions."""
-    columns = feature_columns(features, interface)
+    fed = {f.name: f for f in interface.features if f.type in PROFILED_TYPES}
+    token = interface.categorical_missing_value
     for feature in profile.features:
-        values = columns.get(feature.name)
-        if values is None:
+        model_feature = fed.get(feature.name)
+        if model_feature is None:
             continue
         if isinstance(feature, CategoryShares):
-            counts = count_categories(feature, values, interface.categorical_missing_value)
+            counts = count_categories(feature, _labels(features, model_feature), token)
         else:
-            counts = feature.count(values)
+            counts = feature.count(feature_column(features, model_feature))
         yield BinCounts(feature, counts)
     if profile.prediction is not None and predictions is not None:
         yield BinCounts(profile.prediction, profile.prediction.count(predictions), True)

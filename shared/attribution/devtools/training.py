@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attribution.profiles.building import embed_profile
+
 FEATURES: tuple[str, ...] = (
     "points_avg_last_5",
     "points_avg_last_10",
@@ -169,8 +171,9 @@ def train_model(
     declare_facts: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Train on synthetic data and save a .cbm whose metadata carries the declared facts;
-    ``progress`` is told of each iteration (tree) as it is trained."""
+    """Train on synthetic data and save a .cbm whose metadata carries the declared facts and
+    the profile of its training rows; ``progress`` is told of each iteration (tree) as it is
+    trained."""
     from catboost import CatBoostClassifier, CatBoostRegressor
 
     if spec.training_end < spec.training_start:
@@ -203,6 +206,7 @@ def train_model(
     for key, value in {**declared, **dict(spec.extra_metadata or {})}.items():
         if value is not None:
             metadata[key] = str(value)
+    embed_profile(model, frame)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save_model(str(out))
     return out

@@ -13,11 +13,12 @@ Numeric bins are closed on the right: bin 0 is ``x <= edges[0]``, bin i is
 from __future__ import annotations
 
 import json
+import math
 from itertools import pairwise
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PROFILE_VERSION = 1
 # The CatBoost metadata key the profile is kept under, as compact JSON.
@@ -48,13 +49,24 @@ class NumericBins(BaseModel):
     shares: tuple[float, ...]
     missing_share: float = Field(ge=0, le=1)
 
+    @field_validator("edges")
+    @classmethod
+    def _increasing(cls, edges: tuple[float, ...]) -> tuple[float, ...]:
+        if not all(math.isfinite(e) for e in edges) or any(
+            low >= high for low, high in pairwise(edges)
+        ):
+            raise ValueError("bin edges are finite numbers in increasing order")
+        return edges
+
     def count(self, values: np.ndarray) -> np.ndarray:
-        """How many of ``values`` fall in each bin, the missing bin (NaN) last."""
+        """How many of ``values`` fall in each bin, the missing bin (NaN) last. Counted as how
+        many are at most each edge: one comparison of every value per edge, several times
+        faster than a search per value on a profile's few edges."""
         values = np.asarray(values, dtype=np.float64)
-        missing = np.isnan(values)
-        bins = np.searchsorted(np.asarray(self.edges, dtype=np.float64), values[~missing])
-        counts = np.bincount(bins, minlength=len(self.edges) + 1)
-        return np.append(counts, int(missing.sum())).astype(np.int64)
+        missing = int(np.count_nonzero(np.isnan(values)))
+        at_most = [np.count_nonzero(values <= edge) for edge in self.edges]
+        counts = np.diff(np.array(at_most, dtype=np.int64), prepend=0, append=len(values) - missing)
+        return np.append(counts, missing).astype(np.int64)
 
     @property
     def reference(self) -> tuple[float, ...]:

@@ -48,6 +48,12 @@ def build_profile(model: Any, rows: TrainingRows) -> TrainingProfile:
     with a column per feature) and of the model's predictions on them."""
     interface = model_interface(model)
     table = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
+    absent = [f.name for f in interface.features if f.name not in table.column_names]
+    if absent:
+        raise ProfileError(
+            f"the training rows lack the model's feature(s) {', '.join(absent)} (column "
+            "names must match the model's exactly)"
+        )
     checked = check_features(unchecked_slate(table), interface)
     if checked.good == 0:
         reason = checked.rejects[0].reason if checked.rejects else "there are no rows"

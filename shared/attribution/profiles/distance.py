@@ -4,7 +4,10 @@ PSI (population stability index) is ``sum((a - e) * ln(a / e))`` over the bins, 
 training's share and ``a`` the day's, a share of zero counted as ``ZERO_SHARE`` (else one
 empty bin makes it infinite). Jensen-Shannon distance is the square root of the
 Jensen-Shannon divergence in bits: 0 for the same spread, 1 for spreads with no bin in
-common.
+common. The G statistic (``g_statistic``) says whether a day's counts differ from training's
+shares by more than chance: with no change it follows a chi-square with one degree of freedom
+fewer than the bins, whatever the bins' sizes (an empty bin adds nothing to it, where it adds
+to PSI through the floor).
 """
 
 from __future__ import annotations
@@ -39,3 +42,17 @@ def js_distance(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndarray
         return float(np.sum(x[present] * np.log2(x[present] / m[present])))
 
     return float(np.sqrt(max((kl(p_) + kl(q_)) / 2, 0.0)))
+
+
+def g_statistic(
+    expected: Sequence[float] | np.ndarray, counts: Sequence[int] | np.ndarray
+) -> float:
+    """The likelihood-ratio (G) statistic of ``counts`` against the shares ``expected``: twice
+    the sum of ``c ln(c / (n e))`` over the bins with counts, ``e`` floored at ``ZERO_SHARE``."""
+    c = np.asarray(counts, dtype=np.float64)
+    n = c.sum()
+    if n == 0:
+        return 0.0
+    e = np.maximum(_distribution(expected), ZERO_SHARE)
+    present = c > 0
+    return float(2 * np.sum(c[present] * np.log(c[present] / (n * e[present]))))

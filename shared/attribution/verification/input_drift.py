@@ -5,11 +5,12 @@ day's counts per model and compares every feature, and the predictions, with tra
 Jensen-Shannon distance, the missing share, and for a category the share the profile does
 not list (unseen in training when the profile lists every training category).
 
-A day of a few hundred rows spreads unevenly by chance alone: with no change at all, ``n``
-times the PSI of ``n`` rows in ``k`` bins is about a chi-square with ``k - 1`` degrees of
-freedom. A feature is judged on its PSI less the PSI chance stays under on 999 days of 1000
-(``chance_psi``), so a small slate raises no false alarm and a large one loses nothing; the
-PSI reported is the plain one.
+A day of a few hundred rows spreads unevenly by chance alone, and PSI counts a bin the day
+left empty heavily (through its floor). So a feature is judged by its PSI only when the day's
+counts differ from training's shares by more than chance: when their G statistic reaches the
+chi-square quantile that chance stays under on 999 days of 1000 (``chance_limit``). Features
+named in ``VERIFY_DRIFT_EXEMPT`` (one whose day is never training's, such as the opponent on a
+night's slate) are reported and never judged.
 The ``drift`` check judges the champion; challengers' figures are in the report.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 from attribution.batches.lineup import Role
 from attribution.model_card.card import ModelCard
 from attribution.model_card.profile import PREDICTION, CategoryShares, NumericBins
-from attribution.profiles.distance import js_distance, psi
+from attribution.profiles.distance import g_statistic, js_distance, psi
 from attribution.verification.checks import CheckContext
 from attribution.verification.outcome import CheckResult, Status, overall
 
@@ -51,7 +52,8 @@ class FeatureDrift:
     rows: int
     psi: float
     js_distance: float
-    noise: float
+    g_statistic: float
+    chance_limit: float
     missing_share: float
     training_missing_share: float
     unlisted_share: float | None
@@ -106,14 +108,13 @@ class ModelDrift:
         }
 
 
-def chance_psi(degrees_of_freedom: int, rows: int) -> float:
-    """The PSI that ``rows`` rows drawn from training's own spread stay under on 999 days of
-    1000: the chi-square 99.9% quantile (Wilson-Hilferty) over the rows."""
-    if rows == 0 or degrees_of_freedom == 0:
-        return 0.0
+def chance_limit(degrees_of_freedom: int) -> float:
+    """The G statistic that a day drawn from training's own spread stays under on 999 days of
+    1000: the chi-square 99.9% quantile (Wilson-Hilferty)."""
+    if degrees_of_freedom == 0:
+        return math.inf
     k = 2 / (9 * degrees_of_freedom)
-    quantile = degrees_of_freedom * (1 - k + CHANCE_Z * math.sqrt(k)) ** 3
-    return quantile / rows
+    return float(degrees_of_freedom * (1 - k + CHANCE_Z * math.sqrt(k)) ** 3)
 
 
 def _feature_drift(
@@ -126,16 +127,16 @@ def _feature_drift(
     expected = np.asarray(profile.reference, dtype=np.float64)
     day = counts / rows if rows else np.zeros(len(counts))
     value = psi(expected, counts)
-    noise = chance_psi(len(counts) - 1, rows)
+    g = g_statistic(expected, counts)
+    limit = chance_limit(len(counts) - 1)
     settings = ctx.settings
-    judged = value - noise
-    status = (
-        Status.FAIL
-        if judged >= settings.drift_psi_fail
-        else Status.PARTIAL
-        if judged >= settings.drift_psi_partial
-        else Status.PASS
-    )
+    status = Status.PASS
+    if profile.name in settings.drift_exempt_features and kind != PREDICTION:
+        status = Status.INFO
+    elif g >= limit and value >= settings.drift_psi_fail:
+        status = Status.FAIL
+    elif g >= limit and value >= settings.drift_psi_partial:
+        status = Status.PARTIAL
     order = np.argsort(-np.abs(day - expected), kind="stable")[:MOVED_BINS_SHOWN]
     moved = tuple(
         MovedBin(profile.labels[i], round(float(expected[i]), 4), round(float(day[i]), 4))
@@ -148,7 +149,8 @@ def _feature_drift(
         rows=rows,
         psi=round(value, 4),
         js_distance=round(js_distance(expected, counts), 4),
-        noise=round(noise, 4),
+        g_statistic=round(g, 2),
+        chance_limit=round(limit, 2),
         missing_share=round(float(day[-1]), 4),
         training_missing_share=profile.missing_share,
         unlisted_share=round(float(day[-2]), 4) if categorical else None,
