@@ -59,14 +59,17 @@ security: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --directory infra/terraform --framework terraform --compact --skip-download
 
 # Prerequisites a package manager can install (README.md, "Prerequisites"), with apt-get
-# (Debian, Ubuntu), and only when missing: a Java runtime for the Pub/Sub emulator, and
-# Python 3.13 for local-bigquery where the package lists have it (Debian 13). The rest is
+# (Debian, Ubuntu), and only when missing: a Java runtime for the Pub/Sub emulator, Chromium
+# for the HTML report's browser test, and Python 3.13 for local-bigquery where the package
+# lists have it (Debian 13). The rest is
 # installed by hand; this target names what is still missing and goes on.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 # The Pub/Sub emulator as attribution.devtools.local_stack.emulators finds it.
 PUBSUB_EMULATOR_PACKAGE := google-cloud-cli-pubsub-emulator
 PUBSUB_EMULATOR_LAUNCHER := /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator
+# The browser the HTML report's test drives (tests/integration/browser.py looks here first).
+CHROMIUM ?= /usr/bin/chromium
 # Where tests/integration/bigquery_server.py looks for a Python 3.13.
 HAS_PYTHON313 = for p in "$${PYTHON313:-}" "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.13*/bin/python python3.13 python3; do \
 	[ -n "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && exit 0; \
@@ -83,6 +86,11 @@ prerequisites:
 	  echo "prerequisites: installing python3.13 and python3.13-venv (local-bigquery runs on Python 3.13)"; \
 	  $(SUDO) apt-get update -qq && $(APT_INSTALL) python3.13 python3.13-venv; \
 	else echo "prerequisites: no Python 3.13 (local-bigquery needs it): \`pyenv install 3.13\`, or set PYTHON313"; fi
+	@if command -v chromium >/dev/null 2>&1 || [ -x $(CHROMIUM) ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  echo "prerequisites: installing Debian's chromium (the HTML report's browser test opens it headless)"; \
+	  $(SUDO) apt-get update -qq && $(APT_INSTALL) chromium; \
+	else echo "prerequisites: no chromium and no apt-get: install Chromium by hand (or set CHROMIUM)"; fi
 	@[ -x $(PUBSUB_EMULATOR_LAUNCHER) ] || dpkg -s $(PUBSUB_EMULATOR_PACKAGE) >/dev/null 2>&1 || echo "prerequisites: $(PUBSUB_EMULATOR_PACKAGE) is missing: install it by hand from Google's Cloud SDK apt repository"
 	@command -v terraform >/dev/null 2>&1 || [ -x /usr/local/bin/terraform ] || echo "prerequisites: terraform is missing: install it by hand"
 

@@ -18,6 +18,7 @@ from bench import (
     challenger_throughput,
     cold_start,
     prediction_throughput,
+    profile_counting,
 )
 from bench.results import write_sections
 
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[Options], Outcome]] = {
     challenger_throughput.NAME: challenger_throughput.run,
     backfill_replay.NAME: backfill_replay.run,
     cold_start.NAME: cold_start.run,
+    profile_counting.NAME: profile_counting.run,
 }
 
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from attribution.config import (
+    Backend,
     DuckDBAccess,
     ObjectStoreKind,
     PublisherKind,
@@ -29,12 +30,13 @@ from attribution.errors import SettingsError
 from attribution.history.ledger import ActiveModelCache, DeploymentLedger
 from attribution.logs import configure_logging
 from attribution.model_card.registry import CardRegistry
-from attribution.ports import Notifier, ObjectStore, Publisher, Warehouse
+from attribution.ports import LineageEmitter, Notifier, ObjectStore, Publisher, Warehouse
 
 if TYPE_CHECKING:
     from attribution.batches.predictor import BatchPredictor
     from attribution.history.backfill import Backfill
     from attribution.model_card.loading import ModelCache
+    from attribution.verification.html_report.publishing import ReportDestination
     from attribution.verification.post_run import PostRunVerification
     from attribution.verification.verifier import Verifier
 
@@ -87,6 +89,7 @@ class App:
                     lease=timedelta(seconds=self.settings.batch_lease_seconds),
                 ),
                 store_for=self.store,
+                lineage=self.lineage(),
                 completions=CompletionAnnouncer(
                     self.publisher, self.settings.batch_completions_topic
                 )
@@ -101,6 +104,14 @@ class App:
             )
         predictor: BatchPredictor = self._cached["batch_predictor"]
         return predictor
+
+    def lineage(self) -> LineageEmitter:
+        """One per instance: OpenLineage events through the client's own configuration
+        (attribution.lineage.client), else, on the embedded default, a file in the home."""
+        if "lineage" not in self._cached:
+            self._cached["lineage"] = _make_lineage(self.settings)
+        emitter: LineageEmitter = self._cached["lineage"]
+        return emitter
 
     def active_models(self) -> ActiveModelCache:
         """One per instance: which model serves each system, cached for a few seconds."""
@@ -132,6 +143,7 @@ class App:
             store_for=self.store,
             inputs_bucket=self.settings.models_bucket,
             inputs_prefix=self.settings.batch_inputs_prefix,
+            lineage=self.lineage(),
             settings=BackfillSettings(
                 ambiguity=timedelta(minutes=self.settings.backfill_ambiguity_minutes)
             ),
@@ -141,12 +153,27 @@ class App:
         from attribution.verification.settings import load_verifier_settings
         from attribution.verification.verifier import Verifier
 
+        settings = load_verifier_settings()
         return Verifier(
             warehouse=self.warehouse,
             registry=self.registry,
             store_for=self.store,
             notifier=self.notifier,
-            settings=load_verifier_settings(),
+            settings=settings,
+            reports=self.report_destination(settings.report_days),
+        )
+
+    def report_destination(self, days: int) -> ReportDestination:
+        """The bucket the verifier publishes the HTML report to, and the link to an object
+        of it: the Cloud Console's page on GCS, the file itself on the local bucket."""
+        from attribution.verification.html_report.publishing import ReportDestination
+
+        store = self.store(self.settings.reports_bucket)
+        if self.settings.object_store_kind is ObjectStoreKind.GCS:
+            return ReportDestination(store, lambda stored: stored.console_url, days)
+        folder = self.settings.bucket_root.resolve()
+        return ReportDestination(
+            store, lambda stored: str(folder / stored.bucket / stored.name), days
         )
 
     def post_run_verification(self) -> PostRunVerification:
@@ -172,6 +199,7 @@ class App:
             registry=self.registry,
             publisher=self.publisher,
             notifier=self.notifier,
+            lineage=self.lineage(),
         )
 
 
@@ -249,6 +277,26 @@ def _make_publisher(settings: Settings) -> Publisher:
         from attribution.adapters.embedded.inprocess_bus import InProcessBus
 
     return InProcessBus(settings.home / "bus", named_by=settings.named_by)
+
+
+def _make_lineage(settings: Settings) -> LineageEmitter:
+    from attribution.lineage.client import lineage_client
+    from attribution.lineage.emitter import OpenLineageEmitter
+    from attribution.lineage.events import TableNaming
+
+    if settings.warehouse_kind is WarehouseKind.BIGQUERY:
+        project = f"{settings.project}." if settings.project else ""
+        tables = TableNaming("bigquery", f"{project}{settings.dataset}.")
+    else:
+        tables = TableNaming(f"duckdb://{settings.warehouse_path.resolve()}", "main.")
+    # Google Cloud has no folder to keep a file in: there, the client's own fallback (the log).
+    on_gcp = settings.backend is Backend.GCP
+    return OpenLineageEmitter(
+        lineage_client(None if on_gcp else settings.lineage_file),
+        namespace=settings.lineage_namespace,
+        tables=tables,
+        timeout_seconds=settings.lineage_timeout_seconds,
+    )
 
 
 def _make_notifier(settings: Settings) -> Notifier:

@@ -344,6 +344,12 @@ class AlertChannels(DeclaredSettings):
         "auto: Slack/email when configured, else the console; console: the console only",
         default="auto",
     )
+    channels: Annotated[str | None, Lower] = variable(
+        "ALERT_CHANNELS",
+        "the configured channels that each deliver every alert: slack, email, or slack,email "
+        "(default: every one configured); one configured but not named is the fallback",
+        default=None,
+    )
     slack_webhook_url: SecretStr | None = variable(
         "SLACK_WEBHOOK_URL", "Slack incoming webhook (secret)", default=None
     )
@@ -390,7 +396,7 @@ class Settings(DeclaredSettings):
     )
     home: Path = variable(
         "ATTRIBUTION_HOME",
-        "embedded state: buckets/, warehouse.duckdb, bus/",
+        "embedded state: buckets/, warehouse.duckdb, bus/, lineage/",
         default=Path(".attribution"),
     )
     project: str | None = variable(
@@ -402,6 +408,11 @@ class Settings(DeclaredSettings):
     cards_bucket: Annotated[str, Documented("MODELS_BUCKET")] = variable(
         "CARDS_BUCKET",
         "where card JSON objects are written",
+        default_factory=lambda values: values["models_bucket"],
+    )
+    reports_bucket: Annotated[str, Documented("MODELS_BUCKET")] = variable(
+        "REPORTS_BUCKET",
+        "where the verifier publishes each system's HTML report",
         default_factory=lambda values: values["models_bucket"],
     )
     models_prefix: Prefix = variable(
@@ -481,6 +492,17 @@ class Settings(DeclaredSettings):
     batch_lease_seconds: Number = variable(
         "BATCH_LEASE_SECONDS", "a batch's claim lease", default=30.0, gt=0
     )
+    lineage_namespace: str = variable(
+        "LINEAGE_NAMESPACE",
+        "the OpenLineage namespace of the jobs (the transport: the client's own configuration)",
+        default="model-attribution",
+    )
+    lineage_timeout_seconds: Number = variable(
+        "LINEAGE_TIMEOUT_SECONDS",
+        "how long a run waits for its lineage event to be sent",
+        default=2.0,
+        gt=0,
+    )
 
     @property
     def notifier(self) -> str:
@@ -524,6 +546,11 @@ class Settings(DeclaredSettings):
     @property
     def warehouse_path(self) -> Path:
         return self.duckdb_path or self.home / "warehouse.duckdb"
+
+    @property
+    def lineage_file(self) -> Path:
+        """Where the embedded default writes OpenLineage events, one JSON line each."""
+        return self.home / "lineage" / "events.jsonl"
 
     def with_home(self, home: Path) -> Settings:
         return self.model_copy(update={"home": home})

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import PurePosixPath
+from urllib.parse import quote
 
 from attribution.errors import PermanentError
 from attribution.limits import shown_value
@@ -29,6 +30,15 @@ class StoredObject:
     @property
     def file_name(self) -> str:
         return PurePosixPath(self.name).name
+
+    @property
+    def console_url(self) -> str:
+        """The object's page in the Google Cloud Console (it asks the reader to sign in, and
+        shows the object only to whom the bucket's IAM lets see it)."""
+        return (
+            "https://console.cloud.google.com/storage/browser/_details/"
+            f"{quote(self.bucket, safe='')}/{quote(self.name, safe='/')}"
+        )
 
 
 # --- names: the rules GCS applies, checked the same way on every store -----------------------
@@ -136,3 +146,11 @@ def split_gs_uri(uri: str) -> tuple[str, str]:
         shown = uri if len(uri) <= 200 else f"{uri[:200]}..."
         raise PermanentError(exc.code, f"{shown}: {exc.message}") from None
     return bucket, name
+
+
+REPORTS_PREFIX = "reports/"
+
+
+def report_object_name(system_id: str, game_date: date) -> str:
+    """Where the verifier publishes a system's HTML report for one verified day."""
+    return check_object_name(f"{REPORTS_PREFIX}{system_id}/{game_date.isoformat()}.html")

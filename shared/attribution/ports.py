@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
+from uuid import UUID
 
 import pyarrow as pa
 
@@ -136,8 +139,20 @@ class AlertSection:
 
 
 @dataclass(frozen=True)
+class AlertImage:
+    """A picture an alert carries (an email shows it inline, by its content id)."""
+
+    content_id: str  # without the angle brackets: "day-chart"
+    png: bytes
+    description: str  # the image's alt text
+
+
+@dataclass(frozen=True)
 class Alert:
-    """Something people should hear about. Nothing in it may hold a secret."""
+    """Something people should hear about. Nothing in it may hold a secret.
+
+    ``link``: where the full story is (the HTML report: a Cloud Console URL, or a file path
+    on the embedded default)."""
 
     title: str
     severity: str  # "info" | "warning" | "error"
@@ -145,6 +160,8 @@ class Alert:
     fields: Mapping[str, str] = field(default_factory=dict)
     lines: Sequence[str] = ()
     sections: Sequence[AlertSection] = ()
+    link: str | None = None
+    images: Sequence[AlertImage] = ()
 
 
 class NotificationError(Exception):
@@ -154,4 +171,57 @@ class NotificationError(Exception):
 class Notifier(Protocol):
     def notify(self, alert: Alert) -> None:
         """Deliver the alert or raise NotificationError."""
+        ...
+
+
+@dataclass(frozen=True)
+class ObjectDataset:
+    """An object a run read or wrote (``gs://bucket/name``), for lineage.
+
+    ``version`` is the dataset version (a model's SHA-256), ``kind`` its dataset type
+    (``MODEL``, ``FILE``), ``card`` the model card document of a model artifact.
+    """
+
+    uri: str
+    kind: str = "FILE"
+    version: str | None = None
+    card: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TableDataset:
+    """A warehouse table a run read or wrote; the emitter names it as its warehouse does.
+    ``rows``: how many rows the run wrote (or changed) in it."""
+
+    table: str
+    rows: int | None = None
+
+
+LineageDataset = ObjectDataset | TableDataset
+
+
+class RunState(StrEnum):
+    START = "START"
+    COMPLETE = "COMPLETE"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True)
+class LineageRun:
+    """One state of one run of a job, what lineage graphs draw: what it read and wrote.
+    Nothing in it may hold a secret."""
+
+    job: str
+    run_id: UUID
+    state: RunState
+    at: datetime
+    inputs: Sequence[LineageDataset] = ()
+    outputs: Sequence[LineageDataset] = ()
+    error: str | None = None
+
+
+class LineageEmitter(Protocol):
+    def emit(self, run: LineageRun) -> None:
+        """Send the run's event, or log and count why not: never raise, and return within
+        the emitter's bounded timeout whatever its transport does."""
         ...

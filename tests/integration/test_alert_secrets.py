@@ -98,6 +98,7 @@ def test_no_secret_in_logs_errors_or_repr(
             "SMTP_TLS": "none",
             "ALERT_EMAIL_FROM": "verifier@example.com",
             "ALERT_EMAIL_TO": "oncall@example.com",
+            "ALERT_CHANNELS": "slack",  # email is Slack's fallback
         }
         notifier = channels_from_env(env)
         assert isinstance(notifier, FallbackNotifier)

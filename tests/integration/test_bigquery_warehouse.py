@@ -649,6 +649,8 @@ def test_the_world_has_what_the_queries_look_at(world: World) -> None:
         "v9-d2-again",
     }
     assert len(dump["model_cards"]) == 3
+    # The champion's and the challenger's counts in their training profiles' bins.
+    assert {r["model_role"] for r in dump["input_profile_counts"]} == {"champion", "challenger"}
     assert len(dump["player_game_results"]) == PLAYERS + PLAYERS // 2
 
 
@@ -746,6 +748,7 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
             {**p, "sample_size": n} for p in per_system_day for n in (5, 100)
         ],
         "verify_model_distribution": per_system_day,
+        "verify_input_drift": per_system_day,
         "verify_performance": [{**p, "high_edge": e} for p in per_system_day for e in (5.0, 2.0)],
         "verify_recommendations": per_system_day,
         "verify_stamped_batches": per_system_day,

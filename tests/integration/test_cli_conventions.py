@@ -55,6 +55,8 @@ SAMPLES = {
     "game_date": DAY.isoformat(),
     "input": "rows.jsonl",
     "ref": "m.cbm",
+    "data": "rows.csv",
+    "export_format": "mct",
 }
 
 

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from browser import open_offline
+from lineage_schemas import check_event, read_events
 from terminal_support import run_on_a_terminal
 
 from attribution.adapters.embedded.local_bucket import LocalBucket
@@ -25,11 +27,13 @@ from attribution.clock import now_utc
 from attribution.config import Settings
 from attribution.devtools.demo import (
     ALERTS_FILE,
+    LEGACY_DAY,
     LOG_FILE,
     NEW_DAYS,
     OLD_MODEL,
     OVER_UNDER,
     OVER_UNDER_MODEL,
+    REPORTS_FOLDER,
     RETRAIN,
     SYSTEM,
 )
@@ -285,3 +289,56 @@ def test_the_retrain_challenges_for_three_days_is_compared_then_promoted_with_ev
     assert "paired picks" in compared and "McNemar p=" in compared
     evidence = [line for line in demo.out.splitlines() if line.startswith("  evidence: ")]
     assert len(evidence) == 1 and "paired" not in evidence[0] and " picks, " in evidence[0]
+
+
+def test_the_demo_leaves_openlineage_events_from_model_and_input_to_predictions(
+    demo: DemoRun, state: App
+) -> None:
+    """Every event valid against the OpenLineage schemas; a finished batch of the old model
+    connects its model file and its kept input to the predictions table, with its rows."""
+    events = read_events(state.settings.lineage_file)
+    assert str(state.settings.lineage_file) in demo.out
+    for event in events:
+        check_event(event)
+    jobs = {e["job"]["name"].split(".")[0] for e in events}
+    assert {"model_card_publication", "prediction_batch", "backfill"} <= jobs
+    card = state.registry.resolve(OLD_MODEL)
+    batches = [
+        e
+        for e in events
+        if e["eventType"] == "COMPLETE"
+        and e["job"]["name"] == f"prediction_batch.{SYSTEM}"
+        and e["inputs"][0]["facets"]["version"]["datasetVersion"] == card.model_sha256
+    ]
+    assert batches
+    batch = batches[0]
+    model, *_, kept = batch["inputs"]
+    assert f"{model['namespace']}/{model['name']}" == card.model_uri
+    bucket = LocalBucket(state.settings.bucket_root, kept["namespace"].removeprefix("gs://"))
+    assert bucket.stat(kept["name"]) is not None  # the kept input is a real object
+    batch_id = kept["name"].split("/")[-2]
+    (predictions,) = [o for o in batch["outputs"] if o["name"].endswith(".player_prop_predictions")]
+    (written,) = state.warehouse.query(
+        "SELECT COUNT(*) AS n FROM player_prop_predictions WHERE batch_id = @b", {"b": batch_id}
+    )
+    assert predictions["outputFacets"]["outputStatistics"]["rowCount"] == written["n"]
+
+
+def test_the_html_report_tells_the_story_in_pictures(demo: DemoRun, tmp_path: Path) -> None:
+    assert demo.code == 0, demo.screen
+    for system in (SYSTEM, OVER_UNDER):
+        assert f"written to {demo.home / REPORTS_FOLDER / f'{system}.html'}" in demo.out
+    opened = open_offline(demo.home / REPORTS_FOLDER / f"{SYSTEM}.html", tmp_path / "v9.png")
+    assert opened.console_errors == [] and opened.refused_requests == []
+    assert opened.charts and all(c["rendered"] == "true" and c["svg"] for c in opened.charts)
+    data = opened.data
+    models = {(m["model_file_name"], m["model_role"]) for m in data["models"]}
+    assert {(OLD_MODEL, "champion"), (RETRAIN, "challenger"), (RETRAIN, "champion")} <= models
+    assert {"day": "2026-02-05", "model_file_name": RETRAIN} in data["promotions"]
+    legacy = next(d for d in data["days"] if d["game_date"] == LEGACY_DAY.isoformat())
+    assert legacy["replay_verified"] == legacy["predictions"] > 0  # the backfill proved it
+    legacy_verdicts = [v["verdict"] for v in data["verdicts"] if v["game_date"] == str(LEGACY_DAY)]
+    assert legacy_verdicts == ["FAIL", "PASS"]
+    published = demo.home / "buckets" / "models" / "reports" / SYSTEM / f"{LEGACY_DAY}.html"
+    assert published.is_file()  # the verifier's own, linked from its alert
+    assert str(published) in (demo.home / ALERTS_FILE).read_text()

@@ -58,6 +58,7 @@ def test_every_json_command_writes_json_even_over_infinite_numbers(
     model = tmp_path / "catboost_v9_json.cbm"
     assert cli.json("train", "--out", str(model), "--seed", "3", *SMALL)["model"] == str(model)
     assert cli.json("card", str(model))["model_file_name"] == model.name
+    assert cli.json("profile", "show", str(model))["profile"]["rows"] == 2000
     card = cli.json("upload", str(model))["card"]
     assert [c["card_id"] for c in cli.json("cards")["cards"]] == [card["card_id"]]
     assert "created_tables" in cli.json("migrate")
@@ -66,6 +67,9 @@ def test_every_json_command_writes_json_even_over_infinite_numbers(
 
     slate = slate_for(DAY, players=40)
     rows = _jsonl(tmp_path / "slate.jsonl", slate.rows)
+    profiled = tmp_path / "profiled.cbm"
+    embedded = cli.json("profile", "embed", str(model), "--data", str(rows), "--out", str(profiled))
+    assert (embedded["model"], embedded["profile"]["rows"]) == (str(profiled), 40)
     logged = cli.json(
         "predict", "--system-id", SYSTEM, "--game-date", DAY.isoformat(), "--input", str(rows)
     )

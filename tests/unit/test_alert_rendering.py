@@ -223,3 +223,34 @@ def test_html_escapes_everything() -> None:
     assert "<li>&quot;q&quot;</li>" in page
     assert "[&lt;FAIL&gt;]" in page
     assert "ERROR&quot;&#x27;" in page
+
+
+# --- the report's link and the day's chart ----------------------------------------------------
+
+
+def test_a_console_link_is_a_slack_link_and_a_file_path_is_shown_as_code() -> None:
+    url = "https://console.cloud.google.com/storage/browser/_details/m/reports/v9/2026-03-03.html"
+    web = slack_blocks(Alert("t", "error", "x", link=url))
+    assert web[2] == {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": f":bar_chart: <{url}|Open the report>"},
+    }
+    path = "/srv/state/buckets/models/reports/v9/<2026>.html"
+    local = slack_blocks(Alert("t", "error", "x", link=path))
+    assert local[2]["text"]["text"] == (
+        ":bar_chart: Report: `/srv/state/buckets/models/reports/v9/&lt;2026&gt;.html`"
+    )  # escaped: a path cannot forge a Slack link
+
+
+def test_the_html_shows_each_image_by_its_content_id_and_the_text_names_the_link() -> None:
+    from attribution.ports import AlertImage
+
+    alert = Alert(
+        "t", "error", "x", link="/tmp/r.html",
+        images=[AlertImage("day-chart", b"\x89PNG", 'coverage "and" <hit rates>')],
+    )  # fmt: skip
+    assert '<img src="cid:day-chart" alt="coverage &quot;and&quot; &lt;hit rates&gt;"' in html(
+        alert
+    )
+    assert "Report: <code>/tmp/r.html</code>" in html(alert)
+    assert "\nReport: /tmp/r.html\n" in plain_text(alert)

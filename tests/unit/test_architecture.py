@@ -22,6 +22,7 @@ LAYERS = {
     "kernel": 0,  # the modules directly under attribution/: ports, errors, events, settings
     "warehouse": 1,
     "alerts": 1,
+    "lineage": 1,  # OpenLineage events of the runs the use cases describe (ports.LineageRun)
     "model_card": 2,
     "adapters.google_cloud": 2,
     "adapters.embedded": 2,
@@ -31,6 +32,7 @@ LAYERS = {
     "profiles": 4,  # training profiles: made from training rows, distances from a day
     "verification": 5,
     "app": 6,  # attribution.bootstrap (wires ports to adapters) and entry_points
+    "card_exports": 6,  # the card as Hugging Face and Model Card Toolkit read it (CLI only)
     "cli": 7,
     "devtools": 7,
 }

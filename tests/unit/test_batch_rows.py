@@ -1049,3 +1049,21 @@ def test_spaces_around_a_csv_header_cell_are_not_part_of_its_name() -> None:
     checked = check_rows(table, interface=MIN, game_date=DAY)
     assert checked.rejects == []
     assert checked.features.tolist() == [[22.1, 33.0, 99.5]]
+
+
+def test_american_odds_are_kept_and_anything_else_rejects_its_row() -> None:
+    rows = [
+        good_row("p1", odds=-110),
+        good_row("p2", odds=150),
+        good_row("p3"),
+        good_row("p4", odds=50),
+        good_row("p5", odds="evens"),
+        good_row("p6", odds=-100),
+    ]
+    checked = check(rows, MIN)
+    assert checked.player_lookup.to_pylist() == ["p1", "p2", "p3", "p6"]
+    assert [None if math.isnan(o) else o for o in checked.odds] == [-110.0, 150.0, None, -100.0]
+    assert reasons_of(rows) == {
+        3: "odds are not American odds: -100 or below, or +100 or above",
+        4: "odds is not a number",
+    }

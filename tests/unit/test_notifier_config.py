@@ -7,10 +7,12 @@ import pytest
 from attribution.alerts.channel_settings import channels_from_env, smtp_settings_from_env
 from attribution.alerts.console_channel import ConsoleNotifier
 from attribution.alerts.email_channel import EmailNotifier, TlsMode
+from attribution.alerts.every_channel import EveryChannelNotifier
 from attribution.alerts.fallback_channel import FallbackNotifier
 from attribution.alerts.slack_channel import SlackNotifier
 from attribution.bootstrap import _make_notifier
 from attribution.config import Settings, load_settings
+from attribution.errors import SettingsError
 
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX"
 EMAIL = {
@@ -39,11 +41,48 @@ def test_email_only() -> None:
     assert settings.tls is TlsMode.STARTTLS and settings.effective_port == 587
 
 
-def test_slack_with_email_fallback() -> None:
+def test_slack_and_email_both_deliver() -> None:
     notifier = channels_from_env({"SLACK_WEBHOOK_URL": WEBHOOK, **EMAIL})
+    assert isinstance(notifier, EveryChannelNotifier)
+    assert list(notifier.channels) == ["Slack", "email"]
+    assert isinstance(notifier.channels["Slack"], SlackNotifier)
+    assert isinstance(notifier.channels["email"], EmailNotifier)
+    named = channels_from_env(
+        {"SLACK_WEBHOOK_URL": WEBHOOK, **EMAIL, "ALERT_CHANNELS": "Email, slack"}
+    )
+    assert isinstance(named, EveryChannelNotifier)
+    assert list(named.channels) == ["email", "Slack"]
+
+
+@pytest.mark.parametrize(
+    ("named", "first", "then"),
+    [("slack", SlackNotifier, EmailNotifier), (" EMAIL ", EmailNotifier, SlackNotifier)],
+)
+def test_alert_channels_naming_one_keeps_the_other_as_its_fallback(
+    named: str, first: type, then: type
+) -> None:
+    notifier = channels_from_env({"SLACK_WEBHOOK_URL": WEBHOOK, **EMAIL, "ALERT_CHANNELS": named})
     assert isinstance(notifier, FallbackNotifier)
-    assert isinstance(notifier.primary, SlackNotifier)
-    assert isinstance(notifier.fallback, EmailNotifier)
+    assert isinstance(notifier.primary, first)
+    assert isinstance(notifier.fallback, then)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        (
+            {"ALERT_CHANNELS": "pager"},
+            "ALERT_CHANNELS names 'pager': the channels are slack, email",
+        ),
+        ({"ALERT_CHANNELS": "email"}, "ALERT_CHANNELS names email, which is not configured"),
+        ({"ALERT_CHANNELS": ","}, "ALERT_CHANNELS names ''"),
+    ],
+)
+def test_alert_channels_naming_what_is_not_there_is_refused(env: dict[str, str], says: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        channels_from_env({"SLACK_WEBHOOK_URL": WEBHOOK, **env})
+    assert refused.value.variable == "ALERT_CHANNELS"
+    assert str(refused.value).startswith(says)
 
 
 def test_console_mode_overrides_the_channels() -> None:

@@ -38,7 +38,7 @@ FROM (
       edge, recommendation, run_mode, created_at, model_file_name, model_training_start_date,
       model_training_end_date, model_expected_mae, model_expected_hit_rate, model_trained_at,
       model_sha256, model_card_id, attribution_method, sportsbook, over_probability,
-      COALESCE(model_role, 'champion') AS model_role
+      COALESCE(model_role, 'champion') AS model_role, odds
     FROM player_prop_predictions
     UNION ALL
     SELECT
@@ -46,7 +46,7 @@ FROM (
       edge, recommendation, run_mode, created_at, model_file_name, model_training_start_date,
       model_training_end_date, model_expected_mae, model_expected_hit_rate, model_trained_at,
       model_sha256, model_card_id, attribution_method, sportsbook, over_probability,
-      model_role
+      model_role, odds
     FROM challenger_predictions
   ) AS p
   LEFT JOIN player_game_results AS r

@@ -7,10 +7,14 @@ where their variables are declared) asks for.
   ``ALERT_EMAIL_TO`` (addresses separated by commas).
 - ``ALERT_NOTIFIER`` = ``auto`` (default: the channels above) | ``console`` (terminal and
   log only, whatever else is set).
+- ``ALERT_CHANNELS`` = ``slack`` | ``email`` | ``slack,email``: the configured channels
+  that each deliver every alert (default: every one configured).
 
-Slack and email both configured: Slack, falling back to email. One of them: that one.
-Neither: the ConsoleNotifier. In the cloud the secrets are Secret Manager secrets that Cloud
-Functions exposes as environment variables, so the environment is the only source.
+Slack and email both configured: both deliver, each on its own (``EveryChannelNotifier``).
+With ``ALERT_CHANNELS`` naming one of them, that one, falling back to the other when it
+cannot deliver. One configured: that one. Neither: the ConsoleNotifier. In the cloud the
+secrets are Secret Manager secrets that Cloud Functions exposes as environment variables, so
+the environment is the only source.
 Secrets are unwrapped only to be handed to the adapters; nothing in this module logs a value.
 """
 
@@ -104,21 +108,49 @@ def notifier_for(channels: AlertChannels, *, mode: str | None = None) -> Notifie
 
         email = EmailNotifier(smtp)
 
-    if slack is not None and email is not None:
-        from attribution.alerts.fallback_channel import FallbackNotifier
-
-        chosen: Notifier = FallbackNotifier(slack, email)
-    elif slack is not None:
-        chosen = slack
-    elif email is not None:
-        chosen = email
-    else:
+    configured = {name: n for name, n in (("Slack", slack), ("email", email)) if n is not None}
+    named = delivering_channels(channels, configured)
+    if not configured:
         return ConsoleNotifier()
     _log.info(
         "alert channels configured",
-        extra={"slack": slack is not None, "email": email is not None},
+        extra={"slack": slack is not None, "email": email is not None, "delivering": named},
     )
-    return chosen
+    if len(named) > 1:
+        from attribution.alerts.every_channel import EveryChannelNotifier
+
+        return EveryChannelNotifier({name: configured[name] for name in named})
+    (only,) = named
+    fallback = next((n for name, n in configured.items() if name != only), None)
+    if fallback is None:
+        return configured[only]
+    from attribution.alerts.fallback_channel import FallbackNotifier
+
+    return FallbackNotifier(configured[only], fallback)
+
+
+def delivering_channels(channels: AlertChannels, configured: Mapping[str, Notifier]) -> list[str]:
+    """The channels ``ALERT_CHANNELS`` names (every configured one when it is not set), by
+    their names in ``configured``; SettingsError for a channel unknown or not configured."""
+    if channels.channels is None:
+        return list(configured)
+    by_key = {"slack": "Slack", "email": "email"}
+    named: list[str] = []
+    for key in (part.strip() for part in channels.channels.split(",")):
+        if key not in by_key:
+            raise SettingsError(
+                "ALERT_CHANNELS", f"ALERT_CHANNELS names {key!r}: the channels are slack, email"
+            )
+        if by_key[key] not in configured:
+            needs = "SLACK_WEBHOOK_URL" if key == "slack" else "SMTP_HOST and ALERT_EMAIL_TO"
+            raise SettingsError(
+                "ALERT_CHANNELS", f"ALERT_CHANNELS names {key}, which is not configured ({needs})"
+            )
+        if by_key[key] not in named:
+            named.append(by_key[key])
+    if not named:
+        raise SettingsError("ALERT_CHANNELS", "ALERT_CHANNELS names no channel")
+    return named
 
 
 def channels_from_env(env: Mapping[str, str] | None = None, *, mode: str | None = None) -> Notifier:

@@ -22,7 +22,11 @@ class ConsoleNotifier:
         _log.log(
             {"info": 20, "warning": 30, "error": 40}.get(alert.severity, 20),
             alert.title,
-            extra={"alert_text": alert.text, "alert_fields": dict(alert.fields)},
+            extra={
+                "alert_text": alert.text,
+                "alert_fields": dict(alert.fields),
+                "alert_link": alert.link,
+            },
         )
         marker = {"info": "i", "warning": "!", "error": "x"}.get(alert.severity, "-")
         print(f"[{marker}] ALERT {alert.title}: {alert.text}", file=self.stream)
@@ -30,3 +34,5 @@ class ConsoleNotifier:
             print(f"      {key}: {value}", file=self.stream)
         for line in alert.lines:
             print(f"      {line}", file=self.stream)
+        if alert.link:
+            print(f"      report: {alert.link}", file=self.stream)

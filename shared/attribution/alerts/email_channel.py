@@ -1,4 +1,5 @@
-"""Alerts by email over SMTP: one multipart/alternative message, plain text and HTML.
+"""Alerts by email over SMTP: one multipart/alternative message, plain text and HTML (the
+HTML with the alert's images inline, as multipart/related parts it names by content id).
 
 TLS is ``starttls`` (upgrade a plain connection, port 587 by default), ``ssl`` (implicit TLS,
 port 465) or ``none`` (port 25; only for a relay on a private network). The password is a
@@ -81,7 +82,8 @@ def _one_line(text: str) -> str:
 
 
 def build_message(alert: Alert, sender: str, recipients: Sequence[str]) -> EmailMessage:
-    """The alert as an email: text/plain first, then the text/html alternative."""
+    """The alert as an email: text/plain first, then the text/html alternative, which
+    carries each of the alert's images as a related part (``<img src="cid:...">``)."""
     message = EmailMessage()
     message["Subject"] = clip(
         _one_line(f"[{alert.severity.upper()}] {alert.title}"), MAX_SUBJECT_CHARS
@@ -92,6 +94,17 @@ def build_message(alert: Alert, sender: str, recipients: Sequence[str]) -> Email
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(plain_text(alert))
     message.add_alternative(html(alert), subtype="html")
+    if alert.images:
+        html_part = message.get_body(preferencelist=("html",))
+        assert html_part is not None
+        for image in alert.images:
+            html_part.add_related(
+                image.png,
+                maintype="image",
+                subtype="png",
+                cid=f"<{image.content_id}>",
+                filename=f"{image.content_id}.png",
+            )
     return message
 
 

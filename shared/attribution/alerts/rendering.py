@@ -23,6 +23,7 @@ MAX_FIELDS_PER_SECTION = 10
 MAX_FIELD_BLOCKS = 2
 MAX_LINE_CHARS = 500
 MAX_FALLBACK_CHARS = 3000
+MAX_LINK_CHARS = 2000
 DEFAULT_MAX_LINES = 200
 
 Block = dict[str, Any]
@@ -141,6 +142,17 @@ def fallback_text(alert: Alert) -> str:
     )
 
 
+def is_web_link(link: str) -> bool:
+    return link.startswith(("https://", "http://"))
+
+
+def _link_block(link: str) -> Block:
+    """The report's link: a Slack link for a URL (one Slack can open), else the path as code."""
+    if is_web_link(link) and len(link) <= MAX_LINK_CHARS and not set(link) & set("<>| "):
+        return _section(f":bar_chart: <{link}|Open the report>")
+    return _section(f":bar_chart: Report: `{_clip_escaped(link, MAX_SECTION_CHARS - 40)}`")
+
+
 def slack_blocks(alert: Alert) -> list[Block]:
     """The alert as Block Kit blocks within Slack's limits."""
     blocks: list[Block] = [{"type": "header", "text": _plain(alert.title, MAX_HEADER_CHARS)}]
@@ -149,6 +161,8 @@ def slack_blocks(alert: Alert) -> list[Block]:
     if alert.text:
         head += " " + _clip_escaped(alert.text, MAX_SECTION_CHARS - 60)
     blocks.append(_section(clip(head, MAX_SECTION_CHARS)))
+    if alert.link:
+        blocks.append(_link_block(alert.link))
     blocks.extend(_field_blocks(list(alert.fields.items())))
     if alert.lines:
         blocks.append(_section(fit_lines("", list(alert.lines), MAX_SECTION_CHARS)))
@@ -177,6 +191,8 @@ def plain_text(alert: Alert, *, max_lines: int = DEFAULT_MAX_LINES) -> str:
     out = [f"[{alert.severity.upper()}] {alert.title}"]
     if alert.text:
         out += ["", alert.text]
+    if alert.link:
+        out += ["", f"Report: {alert.link}"]
     if alert.fields:
         out.append("")
         out += [f"{key}: {value}" for key, value in alert.fields.items()]
@@ -226,6 +242,18 @@ def html(alert: Alert, *, max_lines: int = DEFAULT_MAX_LINES) -> str:
     ]
     if alert.text:
         out.append(f"<p>{esc(alert.text)}</p>")
+    if alert.link:
+        shown = (
+            f'<a href="{esc(alert.link)}">Open the report</a>'
+            if is_web_link(alert.link)
+            else f"Report: <code>{esc(alert.link)}</code>"
+        )
+        out.append(f"<p>{shown}</p>")
+    out += [
+        f'<p><img src="cid:{esc(image.content_id)}" alt="{esc(image.description)}" '
+        'style="max-width: 100%"></p>'
+        for image in alert.images
+    ]
     if alert.fields:
         out.append('<table cellpadding="4" style="border-collapse: collapse">')
         out += [

@@ -31,6 +31,7 @@ from attribution.batches.inputs import (
     read_batch_input,
     reused_batch_id,
 )
+from attribution.batches.lineage import BatchLineage
 from attribution.batches.lineup import Role
 from attribution.batches.profile_counts import write_profile_counts
 from attribution.batches.request import BatchRequest, parse_batch_request
@@ -46,7 +47,7 @@ from attribution.logs import get_logger
 from attribution.model_card.card import ModelCard
 from attribution.model_card.loading import ModelCache
 from attribution.model_card.registry import CardRegistry
-from attribution.ports import ObjectStore, Row, Warehouse
+from attribution.ports import LineageEmitter, ObjectStore, Row, Warehouse
 
 _log = get_logger("attribution.batches.predictor")
 
@@ -109,7 +110,9 @@ class BatchPredictor:
         settings: PredictionSettings,
         claims: BatchClaims | None = None,
         completions: CompletionAnnouncer | None = None,
+        lineage: LineageEmitter | None = None,
     ) -> None:
+        self.lineage = BatchLineage(lineage)
         self.claims = claims
         self.completions = completions
         self.warehouse = warehouse
@@ -156,9 +159,10 @@ class BatchPredictor:
             return self._fail(
                 request, message, exc, started_at, clock, input_sha256=batch_input.sha256
             )
-        except Exception:
+        except Exception as exc:
             if claim is not None and self.claims is not None:
                 self.claims.release(claim)  # let the redelivery start at once
+            self.lineage.failed(request, f"{type(exc).__name__}: {exc}")
             raise
 
     def _done_or_refused(self, run: _Run) -> BatchOutcome | None:
@@ -182,6 +186,7 @@ class BatchPredictor:
         request, batch_input = run.request, run.batch_input
         keep_input(batch_input, self.store_for(batch_input.kept_bucket), request.batch_id)
         card = self.resolve_card(request)
+        self.lineage.started(request, card, batch_input)
         served = self.models.served(card)
         served.require_servable()
         challengers = self.challengers_for(request, card)
@@ -243,6 +248,9 @@ class BatchPredictor:
         counts = BatchCounts(requested, checked.good, len(rejects))
         self.log.record(self._row(run, status, card, counts, error=error, challengers=scored))
         self._announce(request, status, counts)
+        self.lineage.finished(
+            request, card, batch_input, status, counts, error=error, challengers=scored
+        )
         _log.info(
             "batch predicted",
             extra={
@@ -385,6 +393,7 @@ class BatchPredictor:
             )
         )
         self._announce(request, BatchStatus.FAILED, BatchCounts(0, 0, 0))
+        self.lineage.failed(request, str(exc))
         _log.error("batch failed", extra={"batch_id": request.batch_id, "error": str(exc)})
         return BatchOutcome(request.batch_id, BatchStatus.FAILED, error=str(exc))
 

@@ -1,7 +1,8 @@
 """A batch's rows: read from any supported form, then checked column by column.
 
 Rows are flat: ``player_lookup``, ``line_value``, one key per model feature (named as the
-model names it), optionally ``game_date`` and ``sportsbook``; other keys are ignored. A
+model names it), optionally ``game_date``, ``sportsbook`` and ``odds`` (the line's American
+odds, kept on the prediction); other keys are ignored. A
 prediction is a player and a line (and a sportsbook when given): a player may have several
 lines, but the same player, line and sportsbook twice is rejected. Checks are vectorised
 so a million-row batch costs little more than predicting it. A row that fails a check is
@@ -278,6 +279,7 @@ class CheckedRows:
     player_lookup: pa.Array
     line_value: np.ndarray
     sportsbook: pa.Array
+    odds: np.ndarray  # American odds, NaN where the row gave none
     features: ModelInput
     rejects: list[RowReject]
 
@@ -376,6 +378,7 @@ class SlateChecks:
     players: pa.ChunkedArray
     line: np.ndarray
     books: pa.ChunkedArray
+    odds: np.ndarray
 
 
 class _Rejections:
@@ -391,6 +394,22 @@ class _Rejections:
         for index in indexes:
             text = reason if isinstance(reason, str) else reason[int(index)]
             self.reasons.setdefault(int(index), []).append(text)
+
+
+def _check_odds(
+    column: pa.ChunkedArray | None, n: int, fail: Callable[[np.ndarray, str], None]
+) -> np.ndarray:
+    """American odds: -100 or below (the stake that wins 100) or +100 or above (what a stake
+    of 100 wins); absent is NaN."""
+    odds, not_a_number = numeric_column(column, n)
+    fail(not_a_number, "odds is not a number")
+    with np.errstate(invalid="ignore"):
+        fail(np.isinf(odds), "odds is not finite")
+        fail(
+            np.isfinite(odds) & (np.abs(odds) < 100),
+            "odds are not American odds: -100 or below, or +100 or above",
+        )
+    return odds
 
 
 def check_slate(table: pa.Table, *, game_date: date) -> SlateChecks:
@@ -426,6 +445,8 @@ def check_slate(table: pa.Table, *, game_date: date) -> SlateChecks:
     else:
         books = pa.chunked_array([pa.nulls(n, pa.string())])
 
+    odds = _check_odds(table.column("odds") if "odds" in present else None, n, fail)
+
     if "game_date" in present:
         dates = _as_date_text(table.column("game_date"))
         wrong = pc.fill_null(pc.not_equal(dates, game_date.isoformat()), False)
@@ -435,7 +456,7 @@ def check_slate(table: pa.Table, *, game_date: date) -> SlateChecks:
             fail(mask, [f"game_date {v} does not match the batch's {game_date}" for v in values])
 
     _reject_repeated_lines(players, line, books, fail)
-    return SlateChecks(table, refused.bad, refused.reasons, players, line, books)
+    return SlateChecks(table, refused.bad, refused.reasons, players, line, books, odds)
 
 
 def unchecked_slate(table: pa.Table) -> SlateChecks:
@@ -443,7 +464,9 @@ def unchecked_slate(table: pa.Table) -> SlateChecks:
     player or line, fed to ``check_features`` to read their features as a batch would."""
     n = table.num_rows
     nothing = pa.chunked_array([pa.nulls(n, pa.string())])
-    return SlateChecks(table, np.zeros(n, dtype=bool), {}, nothing, np.zeros(n), nothing)
+    return SlateChecks(
+        table, np.zeros(n, dtype=bool), {}, nothing, np.zeros(n), nothing, np.full(n, np.nan)
+    )
 
 
 def check_features(slate: SlateChecks, interface: ModelInterface) -> CheckedRows:
@@ -491,6 +514,7 @@ def check_features(slate: SlateChecks, interface: ModelInterface) -> CheckedRows
         player_lookup=kept(slate.players),
         line_value=slate.line[good_rows],
         sportsbook=kept(slate.books),
+        odds=slate.odds[good_rows],
         features=_model_input(interface, numeric, labelled, good_rows, all_good),
         rejects=rejects,
     )

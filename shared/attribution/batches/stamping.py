@@ -104,6 +104,7 @@ def stamp_predictions(
         "player_lookup": players,
         "line_value": pa.array(line_value, pa.float64()),
         "sportsbook": checked.sportsbook,
+        "odds": pa.array(checked.odds, pa.float64(), from_pandas=True),
     }
     if scores.points is not None:
         edge = scores.points - line_value

@@ -22,6 +22,7 @@ from attribution.cli import (
     batch_commands,
     history_commands,
     model_commands,
+    profile_commands,
     serve_commands,
     verify_commands,
     warehouse_commands,
@@ -36,7 +37,7 @@ from attribution.errors import (
 )
 
 # serve builds its own App, once it has started the emulators it points at.
-_NEEDS_NO_APP = {"train", "serve"}
+_NEEDS_NO_APP = {"train", "serve", "profile"}
 DISTRIBUTION = "model-attribution"  # pyproject.toml's project name
 
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
     model_commands.add_parsers(sub)
+    profile_commands.add_parsers(sub)
     warehouse_commands.add_parsers(sub)
     batch_commands.add_parsers(sub)
     verify_commands.add_parsers(sub)

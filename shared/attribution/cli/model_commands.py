@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from attribution.bootstrap import App
+from attribution.cli import export_commands
 from attribution.cli.arguments import iso_date, number, read_input, whole_number
+from attribution.cli.card_references import REF_HELP, registered_card
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.output import print_json, print_table
 from attribution.cli.progress import progress_bar
@@ -124,15 +126,15 @@ def add_parsers(sub: Any) -> None:
     cards = sub.add_parser("cards", help="the card registry, rejected uploads included")
     cards.add_argument("--system-id", help="only this system's cards")
     cards.set_defaults(handler=cmd_cards)
-    actions = cards.add_subparsers(dest="cards_action", metavar="{show}")
+    actions = cards.add_subparsers(dest="cards_action", metavar="{show,export}")
     show = actions.add_parser("show", help="one registered card, in full")
     show.add_argument(
         "ref",
         metavar="REF",
-        help="card id or model sha256 (or an 8+ char prefix of either), file name, object name "
-        "or gs:// URI",
+        help=REF_HELP,
     )
     show.set_defaults(handler=cmd_cards_show)
+    export_commands.add_parser(actions)
 
 
 def _meta(pairs: list[str]) -> dict[str, str]:
@@ -431,25 +433,9 @@ def cmd_cards(app: App | None, args: argparse.Namespace) -> int:
 
 def cmd_cards_show(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    card = _registered_card(app, args.ref)
+    card = registered_card(app, args.ref)
     if args.json:
         print_json(card.to_document())
     else:
         _print_card(card.to_document(), full=True)
     return ExitCode.OK
-
-
-def _registered_card(app: App, reference: str) -> ModelCard:
-    """The card REF names: what the registry resolves (card id or sha256, or a prefix of
-    either; file name); an object name or gs:// URI is resolved by its file name, and must
-    be the card's."""
-    if "/" not in reference:
-        return app.registry.resolve(reference)
-    card = app.registry.resolve(reference.rsplit("/", 1)[-1])
-    if card.model_uri == reference or card.model_uri.endswith(f"/{reference.lstrip('/')}"):
-        return card
-    raise PermanentError(
-        "unknown_model",
-        f"no card matches model reference {reference!r}: the newest card of that file name "
-        f"is for {card.model_uri}",
-    )

@@ -1,5 +1,5 @@
 """``verify`` (exit 0 PASS, 1 FAIL, 3 PARTIAL, 4 UNKNOWN, 5 unknown system), ``report
-models``, ``report compare`` and ``report drift``."""
+models``, ``report compare``, ``report drift`` and ``report html``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from attribution.bootstrap import App
+from attribution.cli import report_html_command
 from attribution.cli.arguments import game_date, number
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.game_dates import add_game_dates
@@ -99,6 +100,7 @@ def add_parsers(sub: Any) -> None:
         "--game-date", required=True, type=game_date, metavar="D", help="the day the games are on"
     )
     drift.set_defaults(handler=cmd_report_drift)
+    report_html_command.add_parser(kinds)
 
 
 def cmd_verify(app: App | None, args: argparse.Namespace) -> int:

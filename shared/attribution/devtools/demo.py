@@ -10,8 +10,9 @@ batch, one with bad rows); results are loaded, the two are compared on the same 
 the retrain is promoted with that evidence; every day is verified; then a day written
 before the ledger, without stamping, fails verification until the deploy log's history and
 the backfill's replay prove which model wrote it; the report says which model produced
-which performance; and on the last day a feature arriving in seconds is flagged as input
-drift against the training profile the model carries, before any result is in.
+which performance; on the last day a feature arriving in seconds is flagged as input
+drift against the training profile the model carries, before any result is in; and an HTML
+report per system tells the story in pictures.
 
 The story is ``STEPS``, one function a step, in order: a step is added by writing its
 function and putting it in the list. Each command is printed as it can be pasted (with the
@@ -38,7 +39,7 @@ from attribution.alerts.console_channel import ConsoleNotifier
 from attribution.bootstrap import App, app, build_app, use_app
 from attribution.cli.exit_codes import ExitCode
 from attribution.cli.main import main as cli
-from attribution.config import load_settings
+from attribution.config import Settings, load_settings
 from attribution.devtools.slates import slate_for, unstamped_prediction
 from attribution.devtools.story_clock import StoryClock
 from attribution.logs import configure_logging
@@ -63,6 +64,7 @@ BATCH_TIME = time(15, 0, tzinfo=UTC)
 DEFAULT_HOME = Path(".attribution/demo")
 LOG_FILE = "demo.log"
 ALERTS_FILE = "alerts.txt"
+REPORTS_FOLDER = "reports"
 
 
 def at(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -86,6 +88,9 @@ class Demo:
         code = cli(command)
         if code != expect:
             raise SystemExit(f"the demo stopped: `{shown}` exited {code}, not {int(expect)}")
+
+    def report(self, system_id: str) -> Path:
+        return self.home / REPORTS_FOLDER / f"{system_id}.html"
 
     def rows_file(self, name: str, rows: Sequence[dict[str, object]]) -> Path:
         path = self.file(name)
@@ -394,6 +399,16 @@ def minutes_in_seconds(demo: Demo) -> None:
     demo.run("report", "drift", "--system-id", SYSTEM, "--game-date", SECONDS_DAY.isoformat())
 
 
+def the_story_in_pictures(demo: Demo) -> None:
+    print("(one self-contained page per system, which opens offline in a browser: which model")
+    print(" was live in which role, each one's hit rate per day against its card with its 95%")
+    print(" band, MAE, coverage by attribution method, rejected rows, RED days and verdicts)")
+    for system in (SYSTEM, OVER_UNDER):
+        demo.run("report", "html", "--system-id", system, "--out", demo.report(system))
+    print("(the verifier also wrote one at each run, linked from its alert, in the bucket:")
+    print(f" {demo.home / 'buckets' / 'models' / 'reports'})")
+
+
 STEPS: tuple[Step, ...] = (
     Step(
         at(2026, 1, 2, 9),
@@ -460,6 +475,11 @@ STEPS: tuple[Step, ...] = (
         "Feb 6: minutes arrive in seconds; input drift is flagged before any result",
         minutes_in_seconds,
     ),
+    Step(
+        datetime.combine(SECONDS_DAY, time(16, tzinfo=UTC)),
+        "The story in pictures: an HTML report per system",
+        the_story_in_pictures,
+    ),
 )
 
 
@@ -489,6 +509,7 @@ def main() -> int:
     home = Path(os.environ.get("ATTRIBUTION_DEMO_HOME") or DEFAULT_HOME)
     shutil.rmtree(home, ignore_errors=True)
     (home / "files").mkdir(parents=True)
+    (home / REPORTS_FOLDER).mkdir()
     clock = StoryClock(STEPS[0].at)
     with (
         (home / LOG_FILE).open("w", encoding="utf-8") as log,
@@ -507,7 +528,8 @@ def main() -> int:
             stop_logging_into(log)
     print(
         f"\nState kept in {home} (DuckDB: {home / 'warehouse.duckdb'}); logs in "
-        f"{home / LOG_FILE}, and the alerts the console channel sent in {home / ALERTS_FILE}"
+        f"{home / LOG_FILE}, the alerts the console channel sent in {home / ALERTS_FILE}, "
+        f"and the runs' OpenLineage events in {Settings(home=home).lineage_file}"
     )
     sys.stdout.flush()
     return 0

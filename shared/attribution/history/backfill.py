@@ -27,12 +27,13 @@ from attribution.batches.rows import format_of, read_rows
 from attribution.batches.scoring import score_rows, text_columns
 from attribution.errors import PermanentError
 from attribution.history.ledger import DeploymentLedger, LedgerTimeline
+from attribution.history.lineage import BackfillLineage, BackfillSources
 from attribution.logs import get_logger
 from attribution.model_card.card import ATTRIBUTION_COLUMNS, ModelCard, attribution_columns
 from attribution.model_card.interface import PredictionType
 from attribution.model_card.loading import ModelCache
 from attribution.objects import split_gs_uri
-from attribution.ports import ObjectStore, Warehouse
+from attribution.ports import LineageEmitter, ObjectStore, Warehouse
 from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_spec
 
@@ -149,6 +150,7 @@ class _Replays:
     batch_id: str
     read: bool = False
     table: pa.Table | None = None
+    uri: str | None = None
     by_model: dict[tuple[str, date], _Replay] = field(default_factory=dict)
 
 
@@ -189,7 +191,9 @@ class Backfill:
         inputs_bucket: str,
         inputs_prefix: str,
         settings: BackfillSettings,
+        lineage: LineageEmitter | None = None,
     ) -> None:
+        self.lineage = lineage
         self.warehouse = warehouse
         self.ledger = ledger
         self.models = models
@@ -208,7 +212,33 @@ class Backfill:
         dry_run: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> BackfillSummary:
-        """Attribute what can be; ``progress`` is told the rows of each batch decided."""
+        """Attribute what can be; ``progress`` is told the rows of each batch decided. A run
+        that writes (not ``dry_run``) is sent as lineage (``history.lineage``)."""
+        sources = BackfillSources()
+        covered = (system_id, from_date, to_date, replay)
+        if dry_run:
+            return self._attribute(*covered, dry_run=True, sources=sources, progress=progress)
+        lineage = BackfillLineage(self.lineage, *covered)
+        lineage.started()
+        try:
+            summary = self._attribute(*covered, dry_run=False, sources=sources, progress=progress)
+        except Exception as exc:
+            lineage.failed(sources, f"{type(exc).__name__}: {exc}")
+            raise
+        lineage.completed(sources, summary.updated)
+        return summary
+
+    def _attribute(
+        self,
+        system_id: str | None,
+        from_date: date | None,
+        to_date: date | None,
+        replay: bool,
+        *,
+        dry_run: bool,
+        sources: BackfillSources,
+        progress: Callable[[int], None] | None = None,
+    ) -> BackfillSummary:
         rows = self.warehouse.query_arrow(
             sql("backfill_candidates"),
             {
@@ -228,7 +258,10 @@ class Backfill:
             if replay and (replays is None or replays.batch_id != batch.batch_id):
                 replays = _Replays(batch.batch_id)
             for placement in self._placements(batch, timelines[batch.system_id]):
+                sources.weighed(placement.candidates)
                 self._decide(batch, placement, replays if replay else None, summary, update)
+            if replays is not None and replays.uri is not None:
+                sources.kept_inputs.add(replays.uri)
             if progress is not None:
                 progress(batch.rows.num_rows)
         if update.ids and not dry_run:
@@ -327,7 +360,10 @@ class Backfill:
         """Each candidate's replayed prediction for each of ``rows`` (NaN where it has
         none); None when the batch's input was not kept."""
         if not replays.read:
-            replays.table, replays.read = self._kept_input(batch, candidates), True
+            kept = self._kept_input(batch, candidates)
+            replays.read = True
+            if kept is not None:
+                replays.uri, replays.table = kept
         if replays.table is None:
             return None
         lines = _lines(rows.column("player_lookup"), rows.column("line_value"), rows["sportsbook"])
@@ -361,9 +397,11 @@ class Backfill:
         lines = _lines(checked.player_lookup, pa.array(checked.line_value), checked.sportsbook)
         return _Replay(scores.prediction_type, lines, pa.array(scores.values, pa.float64()))
 
-    def _kept_input(self, batch: _Batch, candidates: Sequence[ModelCard]) -> pa.Table | None:
-        """The batch's kept input; None if none was kept or none can be read (then its
-        rows take the ledger's answer, as if nothing had been kept)."""
+    def _kept_input(
+        self, batch: _Batch, candidates: Sequence[ModelCard]
+    ) -> tuple[str, pa.Table] | None:
+        """Where the batch's input was kept, and its rows; None if none was kept or none
+        can be read (then its rows take the ledger's answer, as if nothing had been kept)."""
         as_text = sorted(
             {name for card in candidates if card.interface for name in text_columns(card.interface)}
         )
@@ -379,7 +417,7 @@ class Backfill:
                 continue
             try:
                 data = store.read(name)
-                return read_rows(data, format_of(name), source=uri, text_columns=as_text)
+                return uri, read_rows(data, format_of(name), source=uri, text_columns=as_text)
             except PermanentError as exc:  # also a line that is no row: not the whole input
                 _log.warning(
                     "kept input cannot be read",

@@ -16,8 +16,16 @@ from attribution.events import ObjectFinalized
 from attribution.logs import get_logger
 from attribution.model_card.card import ModelCard
 from attribution.model_card.extraction import extract_card
+from attribution.model_card.lineage import PublicationLineage
 from attribution.model_card.registry import CardRegistry
-from attribution.ports import Alert, NotificationError, Notifier, ObjectStore, Publisher
+from attribution.ports import (
+    Alert,
+    LineageEmitter,
+    NotificationError,
+    Notifier,
+    ObjectStore,
+    Publisher,
+)
 
 _log = get_logger("attribution.model_card.publishing")
 
@@ -59,7 +67,9 @@ class CardPublisher:
         registry: CardRegistry,
         publisher: Publisher,
         notifier: Notifier,
+        lineage: LineageEmitter | None = None,
     ) -> None:
+        self.lineage = PublicationLineage(lineage)
         self.settings = settings
         self.models = models
         self.cards = cards
@@ -114,6 +124,7 @@ class CardPublisher:
             },
         )
         self.registry.register(card, card_uri=stored.uri)
+        self.lineage.published(card, stored.uri)
         _log.info(
             "model card published",
             extra={

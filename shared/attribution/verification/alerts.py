@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from attribution.ports import Alert, AlertSection
+from attribution.ports import Alert, AlertImage, AlertSection
 from attribution.verification.outcome import Status, SystemVerdict
 
 _SEVERITY = {
@@ -18,7 +18,14 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value}%"
 
 
-def alert_for(verdict: SystemVerdict) -> Alert:
+DAY_CHART_ID = "day-chart"
+
+
+def alert_for(
+    verdict: SystemVerdict, *, report_link: str | None = None, chart_png: bytes | None = None
+) -> Alert:
+    """The verdict as an alert; ``report_link``: the system's HTML report, ``chart_png``:
+    its day chart (an email shows it inline)."""
     previous = verdict.previous_verdict.value if verdict.previous_verdict else "first run"
     change = (
         f"{previous} -> {verdict.verdict.value}"
@@ -48,4 +55,15 @@ def alert_for(verdict: SystemVerdict) -> Alert:
             "run_id": verdict.run_id,
         },
         sections=sections,
+        link=report_link,
+        images=[
+            AlertImage(
+                DAY_CHART_ID,
+                chart_png,
+                f"{verdict.system_id} through {verdict.game_date}: attribution coverage, "
+                "verdicts and hit rates per day",
+            )
+        ]
+        if chart_png
+        else [],
     )

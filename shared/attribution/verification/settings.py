@@ -108,6 +108,11 @@ class VerifierSettings(DeclaredSettings):
     drift_psi_fail: Number = variable(
         "VERIFY_DRIFT_PSI_FAIL", "a feature's PSI against training that is FAIL", default=0.25
     )
+    drift_exempt: str = variable(
+        "VERIFY_DRIFT_EXEMPT",
+        "features, comma-separated, whose drift is reported and never judged",
+        default="",
+    )
     drift_min_rows: WholeNumber = variable(
         "VERIFY_DRIFT_MIN_ROWS", "fewer profiled rows in a day: input drift not judged", default=50
     )
@@ -116,10 +121,21 @@ class VerifierSettings(DeclaredSettings):
         "batches finishing within this window are verified once, at its end",
         default=10.0,
     )
+
+    @property
+    def drift_exempt_features(self) -> frozenset[str]:
+        return frozenset(n.strip() for n in self.drift_exempt.split(",") if n.strip())
+
     timezone: Annotated[
         str, AfterValidator(_time_zone), Form("an IANA time zone name, e.g. America/New_York")
     ] = variable(
         "VERIFY_TIMEZONE", 'resolves "game_date": "today" / "yesterday"', default="America/New_York"
+    )
+    report_days: WholeNumber = variable(
+        "VERIFY_REPORT_DAYS",
+        "game days the HTML report each run publishes covers, through the day verified",
+        default=60,
+        ge=1,
     )
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attribution.clock import now_utc
 from attribution.errors import PermanentError
@@ -24,6 +24,12 @@ from attribution.verification.outcome import CheckResult, Status, SystemVerdict,
 from attribution.verification.request import SYSTEM_ID_PATTERN
 from attribution.verification.settings import VerifierSettings
 from attribution.warehouse.sql_text import sql
+
+if TYPE_CHECKING:
+    from attribution.verification.html_report.publishing import (
+        PublishedReport,
+        ReportDestination,
+    )
 
 _log = get_logger("attribution.verifier")
 
@@ -72,6 +78,8 @@ class Verifier:
     notifier: Notifier
     settings: VerifierSettings
     extra_checks: list[tuple[str, Check]] = field(default_factory=list)
+    # Where each run publishes the system's HTML report (None: it publishes none).
+    reports: ReportDestination | None = None
 
     def systems_for(self, game_date: date) -> list[str]:
         rows = self.warehouse.query(sql("verify_systems_for_date"), {"game_date": game_date})
@@ -152,9 +160,10 @@ class Verifier:
         if self._already_recorded(run_id):
             _log.info("verification already recorded", extra={"run_id": run_id})
             return SystemVerdict(**{**result.__dict__, "new": False})
+        report = self._publish_report(result)
         alerted = False
         if self._should_alert(verdict, previous, last_alert, result.finished_at):
-            alerted = self._send(result)
+            alerted = self._send(result, report)
         result = SystemVerdict(**{**result.__dict__, "alerted": alerted})
         decided = self._newly_decided(result)
         self._record(result)
@@ -211,8 +220,39 @@ class Verifier:
         )
         return newly_decided(check, latest)
 
-    def _send(self, verdict: SystemVerdict) -> bool:
-        return self._deliver(alert_for(verdict))
+    def _publish_report(self, verdict: SystemVerdict) -> PublishedReport | None:
+        """The system's page through the verified day, in the bucket; None when there is no
+        destination or it could not be written (the verdict and its alert go on without)."""
+        if self.reports is None:
+            return None
+        from attribution.verification.html_report.publishing import publish_report
+
+        try:
+            return publish_report(
+                self.reports,
+                self.warehouse,
+                verdict,
+                min_edge=self.settings.high_edge,
+                red_day_share=self.settings.red_day_share,
+            )
+        except Exception as exc:  # a picture must never cost the verdict
+            _log.exception(
+                "the HTML report could not be published",
+                extra={"system_id": verdict.system_id, "error": f"{type(exc).__name__}: {exc}"},
+            )
+            return None
+
+    def _send(self, verdict: SystemVerdict, report: PublishedReport | None = None) -> bool:
+        if report is None:
+            return self._deliver(alert_for(verdict))
+        from attribution.verification.html_report.day_chart import day_chart_png
+
+        try:
+            chart = day_chart_png(report.data)
+        except Exception:  # the alert goes without its picture
+            _log.exception("the alert's chart could not be drawn")
+            chart = None
+        return self._deliver(alert_for(verdict, report_link=report.link, chart_png=chart))
 
     def _deliver(self, alert: Alert) -> bool:
         try:
