@@ -185,7 +185,7 @@ def test_a_document_missing_a_field_fails_the_schema(
     old_model_bytes: bytes, card_schema: jsonschema.Draft202012Validator
 ) -> None:
     document = card_of(old_model_bytes).to_document()
-    for field in document:
+    for field in set(document) - set(OMITTED_WHEN_ABSENT):
         assert not card_schema.is_valid({k: v for k, v in document.items() if k != field}), field
 
 

@@ -437,6 +437,8 @@ def test_any_rows_predict_as_catboost_does(
         return value is not None and not (isinstance(value, str) and not value.strip())
 
     good = [i for i, r in enumerate(rows) if present(r.get("team")) and present(r.get("code"))]
+    if not any("minutes" in r for r in rows):
+        good = []  # a feature no row carries is a misnamed column: every row is refused
     assert [int(i) for i in checked.row_numbers] == good
     if not good:
         return

@@ -52,7 +52,7 @@ def parts(tmp_path: Path) -> Iterator[dict[str, Any]]:
     notifier = ConsoleNotifier()
     messages = Messages()
     publisher = CardPublisher(
-        settings=Settings(home=tmp_path, max_model_bytes=20_000),
+        settings=Settings(home=tmp_path, max_model_bytes=40_000),
         models=models,
         cards=models,
         registry=CardRegistry(warehouse),
@@ -78,7 +78,7 @@ def test_a_declared_size_over_the_limit_is_rejected_without_reading(
     assert parts["models"].reads == 0
     assert outcome.reason is not None
     assert "gs://models/models/huge.cbm" in outcome.reason
-    assert f"{5 * 2**30} bytes, over the 20000-byte limit" in outcome.reason
+    assert f"{5 * 2**30} bytes, over the 40000-byte limit" in outcome.reason
     [alert] = parts["notifier"].sent
     assert alert.fields["error_code"] == "too_large"
     assert parts["messages"].sent == []
@@ -87,12 +87,12 @@ def test_a_declared_size_over_the_limit_is_rejected_without_reading(
 def test_the_actual_bytes_are_checked_when_the_event_understates_the_size(
     parts: dict[str, Any], models: Any
 ) -> None:
-    data = models.old.read_bytes() + b"\x00" * 10_000  # 27 kB, over the 20 kB limit
+    data = models.old.read_bytes() + b"\x00" * 25_000  # over the 40 kB limit
     stored = parts["models"].write("models/padded.cbm", data)
     event = ObjectFinalized("e2", StoredObject("models", "models/padded.cbm", stored.generation, 1))
     outcome = parts["publisher"].handle(event)
     assert outcome.result is UploadResult.REJECTED
-    assert "over the 20000-byte limit" in (outcome.reason or "")
+    assert "over the 40000-byte limit" in (outcome.reason or "")
 
 
 def test_a_model_within_the_limit_is_read_once_and_published(
