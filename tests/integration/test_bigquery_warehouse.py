@@ -473,7 +473,10 @@ def build_world(app: App, models: Any) -> World:
     app.ledger.promote(SYSTEM, old, at=old_at, by="tests", note="first")
     app.ledger.challenge(SYSTEM, factless, at=old_at, by="tests", note="scored beside")
     app.active_models().forget()
-    predict(app, D1, "v9-d1", slate_for(D1, players=PLAYERS).rows)
+    priced = [dict(r) for r in slate_for(D1, players=PLAYERS).rows]
+    for n, row in enumerate(priced[:8]):
+        row["odds"] = (-110, 150, -135, 105)[n % 4]  # the rest give none
+    predict(app, D1, "v9-d1", priced)
     retrain_at = now_utc()
     app.ledger.promote(SYSTEM, retrain, at=retrain_at, by="tests")
     app.active_models().forget()
@@ -673,6 +676,11 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
     systems: list[str | None] = [SYSTEM, OTHER, None]
     per_system_day = [{"game_date": d, "system_id": s} for d in days for s in (SYSTEM, OTHER)]
     far = (date(1900, 1, 1), date(9999, 12, 31))
+    report_ranges = [
+        {"system_id": s, "from_date": a, "to_date": b}
+        for s in (SYSTEM, OTHER)
+        for a, b in (far, (D1, D1), (D2, D3))
+    ]
     return {
         "backfill_candidates": [
             {"include_inferred": inferred, "system_id": s, "from_date": a, "to_date": b}
@@ -733,6 +741,12 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
             for a, b in (far, (D1, D1))
             for edge in (5.0, 1.0)
         ],
+        "report_days": report_ranges,
+        "report_models_daily": [
+            {**r, "min_edge": edge} for r in report_ranges for edge in (5.0, 1.0)
+        ],
+        "report_odds": report_ranges,
+        "report_verdicts": report_ranges,
         "upload_rejects_list": [{}],
         "verification_last_runs": [
             {"system_id": s, "game_date": d} for s in (SYSTEM, OTHER) for d in days

@@ -23,6 +23,7 @@ RANGE_COMMANDS = {
     ("verify",),
     ("report", "models"),
     ("report", "compare"),
+    ("report", "html"),
     ("backfill",),
 }
 GAME_DATE_FLAGS = {"--game-date", "--from", "--to"}

@@ -192,8 +192,10 @@ def cmd_report_drift(app: App | None, args: argparse.Namespace) -> int:
                 {
                     "feature": f.feature,
                     "kind": f.kind,
-                    "status": f.status.value,
+                    "status": _MARK[f.status.value].strip(),
                     "psi": f.psi,
+                    "beyond_chance": f"{'yes' if f.g_statistic >= f.chance_limit else 'no'} "
+                    f"(G {f.g_statistic:.1f}, limit {f.chance_limit:.1f})",
                     "js_distance": f.js_distance,
                     "missing": f"{100 * f.missing_share:.1f}%",
                     "training_missing": f"{100 * f.training_missing_share:.1f}%",
@@ -205,7 +207,7 @@ def cmd_report_drift(app: App | None, args: argparse.Namespace) -> int:
                 }
                 for f in sorted(model.features, key=lambda f: -f.psi)
             ],
-            ["feature", "kind", "status", "psi", "js_distance", "missing",
+            ["feature", "kind", "status", "psi", "beyond_chance", "js_distance", "missing",
              "training_missing", "not_in_profile", "most_moved"],
         )  # fmt: skip
     return ExitCode.OK
