@@ -28,7 +28,7 @@ resource "google_cloudfunctions2_function" "model_upload" {
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.function["model_upload"].email
     # It alerts on a rejected upload or an incomplete card, through the verifier's channels.
-    environment_variables = merge(local.common_environment, local.email_environment)
+    environment_variables = merge(local.common_environment, local.email_environment, local.lineage_environment)
 
     dynamic "secret_environment_variables" {
       for_each = local.alert_secrets
@@ -79,7 +79,7 @@ resource "google_cloudfunctions2_function" "prediction_batch" {
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.function["prediction_batch"].email
-    environment_variables            = local.common_environment
+    environment_variables            = merge(local.common_environment, local.lineage_environment)
   }
 
   event_trigger {

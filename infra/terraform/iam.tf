@@ -146,6 +146,19 @@ resource "google_storage_bucket_iam_member" "model_upload_writes_cards" {
   }
 }
 
+# Each run rewrites its system's report of the day (reports/<system_id>/<game_date>.html).
+resource "google_storage_bucket_iam_member" "verifier_writes_reports" {
+  bucket = local.reports_bucket
+  role   = "roles/storage.objectUser"
+  member = google_service_account.function["verifier"].member
+
+  condition {
+    title       = "reports-folder-only"
+    description = "Report pages only."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${local.reports_bucket}/objects/${local.reports_prefix}\")"
+  }
+}
+
 resource "google_storage_bucket_iam_member" "prediction_batch_keeps_inputs" {
   bucket = google_storage_bucket.models.name
   role   = "roles/storage.objectUser"
@@ -164,6 +177,19 @@ resource "google_storage_bucket_iam_member" "prediction_batch_reads_inputs" {
   bucket = each.value
   role   = "roles/storage.objectViewer"
   member = google_service_account.function["prediction_batch"].member
+}
+
+# ------------------------------------------------------------------ Data Lineage
+
+# The functions that run jobs send each run's events through the gcplineage transport
+# (locals.tf); the verifier runs none. datalineage.producer is the narrowest predefined role
+# that writes lineage, and it is granted on the project.
+resource "google_project_iam_member" "function_sends_lineage" {
+  for_each = var.data_lineage_enabled ? toset(["model_upload", "prediction_batch"]) : toset([])
+
+  project = var.project_id
+  role    = "roles/datalineage.producer"
+  member  = google_service_account.function[each.key].member
 }
 
 # ------------------------------------------------------------------ Pub/Sub

@@ -7,6 +7,11 @@ locals {
   separate_cards = var.cards_bucket != null && var.cards_bucket != local.models_bucket
   cards_bucket   = local.separate_cards ? google_storage_bucket.cards[0].name : google_storage_bucket.models.name
 
+  # The verifier's HTML reports: REPORTS_BUCKET, under the folder the code names them in
+  # (attribution.objects.REPORTS_PREFIX, not a setting).
+  reports_bucket = google_storage_bucket.models.name
+  reports_prefix = "reports/"
+
   # Function key (as in functions/manifest.json) => deployed name, e.g. attribution-model-upload.
   function_names = {
     for key in ["model_upload", "prediction_batch", "verifier"] : key => "${var.name_prefix}${replace(key, "_", "-")}"
@@ -51,9 +56,18 @@ locals {
     var.alert_email_from == "" ? {} : { ALERT_EMAIL_FROM = var.alert_email_from },
   )
 
+  # The OpenLineage client's own variables (attribution.lineage.client), for the functions
+  # that run jobs. Lineage is kept per location: in the dataset's, BigQuery's lineage view
+  # shows the runs beside the tables they wrote.
+  lineage_environment = var.data_lineage_enabled ? {
+    OPENLINEAGE__TRANSPORT__TYPE       = "gcplineage"
+    OPENLINEAGE__TRANSPORT__PROJECT_ID = var.project_id
+    OPENLINEAGE__TRANSPORT__LOCATION   = lower(var.bq_location)
+  } : {}
+
   verifier_environment = merge(
     local.common_environment,
-    { VERIFY_TIMEZONE = var.schedule_time_zone },
+    { VERIFY_TIMEZONE = var.schedule_time_zone, REPORTS_BUCKET = local.reports_bucket },
     local.email_environment,
     var.verifier_settings,
   )

@@ -8,6 +8,11 @@ output "cards_location" {
   value       = "gs://${local.cards_bucket}/${var.cards_prefix}"
 }
 
+output "reports_location" {
+  description = "Where the verifier publishes each system's HTML report, as <system_id>/<game_date>.html."
+  value       = "gs://${local.reports_bucket}/${local.reports_prefix}"
+}
+
 output "dataset" {
   description = "The BigQuery dataset (project.dataset)."
   value       = "${var.project_id}.${google_bigquery_dataset.attribution.dataset_id}"

@@ -9,9 +9,10 @@ data "google_project" "this" {
   project_id = var.project_id
 }
 
-# The APIs the suite runs on. Left enabled on destroy: other things in the project may use them.
+# The APIs the suite runs on, Data Lineage when the functions send it their lineage. Left
+# enabled on destroy: other things in the project may use them.
 resource "google_project_service" "required" {
-  for_each = toset([
+  for_each = toset(concat([
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
@@ -23,7 +24,7 @@ resource "google_project_service" "required" {
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
-  ])
+  ], var.data_lineage_enabled ? ["datalineage.googleapis.com"] : []))
 
   project            = var.project_id
   service            = each.value

@@ -201,6 +201,12 @@ variable "log_level" {
   default     = "INFO"
 }
 
+variable "data_lineage_enabled" {
+  description = "Send the model upload's and the prediction batch's OpenLineage events to Google's Data Lineage API (Dataplex), in the dataset's location: turns on datalineage.googleapis.com, grants roles/datalineage.producer and sets the client's gcplineage transport. Off: the events go to the functions' logs."
+  type        = bool
+  default     = false
+}
+
 variable "verifier_http_enabled" {
   description = "Also deploy the verifier's HTTP entry point (verify_http) for runs on demand."
   type        = bool

@@ -20,6 +20,9 @@ class FunctionSpec:
     # The bucket whose notifications (OBJECT_FINALIZE, JSON_API_V1) are published to topic_env.
     notifying_bucket_env: str | None = None
     requirements: tuple[str, ...] = ()
+    # Distributions a requirement loads by name when configured to (a plugin, such as the
+    # OpenLineage client's gcplineage transport): no import of the function's shows them.
+    loaded_at_runtime: tuple[str, ...] = ()
     signature: str = "cloudevent"
 
     @property
@@ -50,6 +53,7 @@ def function_specs() -> dict[str, FunctionSpec]:
             notifying_bucket_env=entry.get("notifying_bucket_env"),
             # One folder, one requirements.txt: an entry sharing a folder takes its pins.
             requirements=tuple(manifest[shared].get("requirements", ())),
+            loaded_at_runtime=tuple(manifest[shared].get("loaded_at_runtime", {})),
             signature=entry.get("signature", "cloudevent"),
         )
     return specs

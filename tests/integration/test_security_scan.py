@@ -5,7 +5,7 @@ pins many packages. Without it the test skips, except under CI=true, where it fa
 
 checkov takes variables at their defaults and leaves out a resource whose count is 0, so the
 configuration is scanned a second time with the optional parts on (the HTTP verifier, a
-separate cards bucket, more batch input buckets), everything else at its default.
+separate cards bucket, more batch input buckets, Data Lineage), everything else at its default.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "verifier_http_invokers": ["group:oncall@example.com"],
         "cards_bucket": "cards-bucket",
         "batch_input_buckets": ["rows-bucket"],
+        "data_lineage_enabled": True,
     },
 }
 

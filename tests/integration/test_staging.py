@@ -30,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import openlineage.client.transport.gcplineage
 import pytest
 from bigquery_server import PROJECT as BIGQUERY_PROJECT
 from bigquery_server import bigquery_emulator, drop_dataset, new_dataset
@@ -37,7 +38,15 @@ from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 
 from attribution.adapters.google_cloud.bigquery_warehouse import BigQueryWarehouse
-from attribution.devtools.import_graph import PackageSource, function_graph, imports_of, normalize
+from attribution.devtools.import_graph import (
+    PackageSource,
+    distributions_for,
+    function_graph,
+    imports_of,
+    is_stdlib,
+    normalize,
+    used_wiring_methods,
+)
 from attribution.devtools.staging import StagedFunction, package_root, plan_function, stage
 from attribution.events import object_finalized_event
 from attribution.function_manifest import function_specs
@@ -127,7 +136,7 @@ def test_requirements_are_pinned_to_the_installed_versions(
 ) -> None:
     spec = staged[name].spec
     pins = requirements_of(staged[name].folder)
-    assert set(pins) == {normalize(r) for r in spec.requirements}
+    assert set(pins) == {normalize(r) for r in (*spec.requirements, *spec.loaded_at_runtime)}
     for distribution, version in pins.items():
         assert metadata.version(distribution) == version
 
@@ -167,6 +176,30 @@ def test_staged_files_do_not_reach_into_the_repository(
         check=True,
     )
     assert Path(found.stdout.strip()).is_relative_to(folder)
+
+
+def test_what_sends_lineage_ships_what_the_gcplineage_transport_imports(
+    staged: dict[str, StagedFunction],
+) -> None:
+    """The OpenLineage client loads its gcplineage transport by name, and the transport
+    imports Google's lineage client only when it sends: the manifest names that
+    (loaded_at_runtime) for the functions whose App methods build the lineage emitter. The
+    verifier sends none and ships none of it."""
+    transport = Path(openlineage.client.transport.gcplineage.__file__)
+    needed = {
+        min(distributions_for(ref.module))
+        for ref in imports_of(transport, "openlineage.client.transport")
+        if not is_stdlib(ref.module)
+    }
+    assert "google-cloud-datacatalog-lineage" in needed
+    wiring = package_root() / "bootstrap.py"
+    for name, item in staged.items():
+        pins = set(requirements_of(item.folder))
+        if "lineage" in used_wiring_methods(item.spec.source, wiring):
+            assert needed <= pins, (name, needed - pins)
+        else:
+            only_for_sending = needed - {normalize(r) for r in item.spec.requirements}
+            assert only_for_sending and not only_for_sending & pins, name
 
 
 def test_the_verifier_ships_no_catboost(staged: dict[str, StagedFunction]) -> None:

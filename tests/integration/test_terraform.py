@@ -33,6 +33,7 @@ import subprocess
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -43,11 +44,14 @@ from lark import Token, Tree
 from sqlglot import exp
 from terraform_hcl import clean, read_module
 
-from attribution.config import DeclaredSettings, Settings
-from attribution.devtools.import_graph import PackageSource, function_graph
+from attribution.bootstrap import _make_lineage
+from attribution.config import DeclaredSettings, Settings, load_settings
+from attribution.devtools.import_graph import PackageSource, function_graph, used_wiring_methods
 from attribution.devtools.staging import package_root
 from attribution.events import NOTIFICATION_PAYLOAD, OBJECT_FINALIZE
 from attribution.function_manifest import function_specs
+from attribution.lineage.emitter import OpenLineageEmitter
+from attribution.objects import REPORTS_PREFIX, report_object_name
 from attribution.verification.request import parse_verification_request
 from attribution.verification.settings import ThresholdVariables, VerifierSettings
 
@@ -289,6 +293,18 @@ def declared_for(function: str) -> set[str]:
     }
 
 
+# The OpenLineage client reads its transport's settings itself (attribution.lineage.client):
+# a function whose graph has the client reads these too.
+LINEAGE_CLIENT_MODULE = "attribution.lineage.client"
+LINEAGE_CLIENT_VARIABLES = "OPENLINEAGE__TRANSPORT__"
+
+
+def read_by_the_lineage_client(function: str, name: str) -> bool:
+    spec = function_specs()[function]
+    graph = function_graph(spec.source, PackageSource.at(package_root()))
+    return name.startswith(LINEAGE_CLIENT_VARIABLES) and LINEAGE_CLIENT_MODULE in graph.modules
+
+
 def test_the_declarations_are_real_and_follow_the_import_graph() -> None:
     verifier = declared_for("verifier")
     for name in (
@@ -315,7 +331,9 @@ def test_every_environment_variable_terraform_sets_is_declared_for_that_function
 ) -> None:
     names = environment_set_by_terraform(terraform, resource_name)
     assert {"ATTRIBUTION_BACKEND", "GCP_PROJECT", "BQ_DATASET", "MODELS_BUCKET"} <= names
-    unread = sorted(names - declared_for(function))
+    unread = sorted(
+        n for n in names - declared_for(function) if not read_by_the_lineage_client(function, n)
+    )
     assert not unread, f"{resource_name} sets variables its code never reads: {unread}"
 
 
@@ -946,6 +964,9 @@ def _role(module: RootModule, name: str) -> str:
 ACCESS = json.loads((TERRAFORM_DIR / "access.json").read_text())
 FUNCTIONS_ACCESS: dict[str, Any] = ACCESS["functions"]
 STORAGE_ROLES = {"read": "roles/storage.objectViewer", "write": "roles/storage.objectUser"}
+# Folders the code names objects under, not settings: access.json's prefixes besides variables.
+CODE_PREFIXES = {"reports_prefix": REPORTS_PREFIX}
+LINEAGE = ACCESS["data_lineage"]
 PUBLIC = ("allUsers", "allAuthenticatedUsers")
 
 
@@ -984,8 +1005,10 @@ def expected_grants(module: RootModule) -> set[Grant]:
     buckets = {
         "models": [models_bucket],
         "cards": [v["cards_bucket"] or models_bucket],
+        "reports": [reports_bucket(module)],
         "batch_input_buckets": list(v["batch_input_buckets"]),
     }
+    prefixes = v | CODE_PREFIXES
     secrets = module.value("google_secret_manager_secret", "alert")
     writer, staging = _role(module, "bigquery_row_writer"), _role(module, "bigquery_staging")
     name_of = {
@@ -1006,7 +1029,7 @@ def expected_grants(module: RootModule) -> set[Grant]:
         if writes or reads:
             grants.add(Grant(member[f], "roles/bigquery.jobUser", f"project {project}"))
         for store in need["storage"]:
-            prefix = v[store["prefix"]] if store["prefix"] else None
+            prefix = prefixes[store["prefix"]] if store["prefix"] else None
             for bucket in buckets[store["bucket"]]:
                 condition = (
                     f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}")'
@@ -1026,6 +1049,8 @@ def expected_grants(module: RootModule) -> set[Grant]:
             )
             for s in need["secrets"]
         }
+        if need["lineage"] and v[LINEAGE["enabled_by"]]:
+            grants.add(Grant(member[f], LINEAGE["role"], f"project {project}"))
         grants.add(Grant(member[f], "roles/run.invoker", f"service {name_of[f]}"))
     if v["verifier_http_enabled"]:
         http = module.value("google_cloudfunctions2_function", "verifier_http")[0]["name"]
@@ -1046,6 +1071,33 @@ def expected_grants(module: RootModule) -> set[Grant]:
     return grants
 
 
+def rendered_environment(module: RootModule, name: str) -> dict[str, str]:
+    """The environment_variables of a function resource (of its one instance), evaluated."""
+    function = module.resources[("google_cloudfunctions2_function", name)]
+    (service,) = [b for b in function.blocks if b.type == "service_config"]
+    (env,) = module.instances("google_cloudfunctions2_function", name).values()
+    environment: dict[str, str] = module.attributes(service, env)["environment_variables"]
+    return environment
+
+
+VERIFIER_RESOURCES = ("verifier", "post_run_verifier", "verifier_http")
+
+
+def deployed_verifiers(module: RootModule) -> list[str]:
+    """The verifier's function resources deployed under the module's variables."""
+    return [r for r in VERIFIER_RESOURCES if module.instances("google_cloudfunctions2_function", r)]
+
+
+def reports_bucket(module: RootModule) -> str:
+    """Where the verifier publishes its reports: REPORTS_BUCKET as the code reads each
+    verifier's environment."""
+    (bucket,) = {
+        load_settings(rendered_environment(module, name)).reports_bucket
+        for name in deployed_verifiers(module)
+    }
+    return bucket
+
+
 SCENARIOS = {
     "defaults": {"project_id": "proj-x"},
     "everything on": {
@@ -1061,6 +1113,8 @@ SCENARIOS = {
         "verifier_http_enabled": True,
         "verifier_http_invokers": ["group:oncall@example.com", "user:ops@example.com"],
         "model_cards_topic": "cards-topic",
+        "bq_location": "EU",
+        "data_lineage_enabled": True,
     },
 }
 
@@ -1134,6 +1188,110 @@ def test_the_verifier_can_write_neither_cards_nor_predictions(root_module: RootM
                 base = f"projects/{project}/datasets/{dataset}/tables"
                 assert not cel_allows(grant.condition, f"{base}/{table}")
                 assert not cel_allows(grant.condition, f"{base}/staging_{table}_0f3a")
+
+
+def test_the_verifier_writes_its_reports_and_nothing_else_in_the_bucket(
+    root_module: RootModule,
+) -> None:
+    """Its one write on Cloud Storage: objectUser on REPORTS_BUCKET (as the code reads every
+    verifier's environment), under the folder report_object_name writes in; the bucket keeps
+    every object private."""
+    verifier = root_module.value("google_service_account", "function")["verifier"]["member"]
+    bucket = reports_bucket(root_module)
+    (write,) = [
+        g
+        for g in rendered_grants(root_module)
+        if g.member == verifier and g.on.startswith("bucket ") and g.role != STORAGE_ROLES["read"]
+    ]
+    assert (write.role, write.on) == (STORAGE_ROLES["write"], f"bucket {bucket}")
+    assert write.condition is not None
+    objects = f"projects/_/buckets/{bucket}/objects/"
+    report = report_object_name("points-v2", date(2026, 2, 3))
+    assert cel_allows(write.condition, objects + report)
+    v = root_module.variables
+    for other in (
+        f"{v['models_prefix']}points-v2.cbm",
+        f"{v['cards_prefix']}points-v2.json",
+        f"{v['batch_inputs_prefix']}b-1/input.jsonl",
+        "2026-02-03.html",
+        "reports.html",
+        "reports-old/points-v2/2026-02-03.html",
+    ):
+        assert not cel_allows(write.condition, objects + other), other
+    assert not cel_allows(write.condition, f"projects/_/buckets/{bucket}-x/objects/{report}")
+    models = root_module.value("google_storage_bucket", "models")
+    assert models["name"] == bucket
+    assert models["uniform_bucket_level_access"] is True  # no object ACLs, public or not
+    assert models["public_access_prevention"] == "enforced"
+
+
+def test_data_lineage_is_sent_when_enabled_by_the_functions_that_run_jobs(
+    root_module: RootModule,
+) -> None:
+    """data_lineage_enabled turns on the API, grants datalineage.producer on the project and
+    gives the client its gcplineage transport, in the dataset's location: to the functions
+    access.json names a lineage job for, and only to them."""
+    v = root_module.variables
+    enabled = v[LINEAGE["enabled_by"]]
+    services = root_module.instances("google_project_service", "required")
+    assert ("datalineage.googleapis.com" in services) is enabled
+    senders = {f for f, need in FUNCTIONS_ACCESS.items() if need["lineage"]}
+    assert senders == {"model_upload", "prediction_batch"}
+    accounts = root_module.value("google_service_account", "function")
+    assert {g for g in rendered_grants(root_module) if g.role == LINEAGE["role"]} == {
+        Grant(accounts[f]["member"], LINEAGE["role"], f"project {v['project_id']}")
+        for f in (senders if enabled else ())
+    }
+    transport = {
+        f"{LINEAGE_CLIENT_VARIABLES}TYPE": "gcplineage",
+        f"{LINEAGE_CLIENT_VARIABLES}PROJECT_ID": v["project_id"],
+        f"{LINEAGE_CLIENT_VARIABLES}LOCATION": v["bq_location"].lower(),
+    }
+    for name in [*FUNCTION_RESOURCES.values(), *deployed_verifiers(root_module)]:
+        environment = rendered_environment(root_module, name)
+        given = {k: value for k, value in environment.items() if k.startswith("OPENLINEAGE")}
+        assert given == (transport if enabled and name in senders else {}), name
+
+
+def test_the_lineage_environment_gives_the_deployed_client_the_gcplineage_transport(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a deployed prediction batch builds from its environment (bootstrap, on the gcp
+    backend: the client's own configuration): Google's lineage client, in the project and
+    location Terraform names."""
+    module = RootModule(SCENARIOS["everything on"])
+    environment = rendered_environment(module, "prediction_batch")
+    monkeypatch.chdir(tmp_path)  # no openlineage.yml of the machine's
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in [n for n in os.environ if n.startswith("OPENLINEAGE")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        if name.startswith("OPENLINEAGE"):
+            monkeypatch.setenv(name, value)
+    emitter = _make_lineage(load_settings(environment))
+    assert isinstance(emitter, OpenLineageEmitter)
+    transport = emitter.client.transport
+    assert transport.kind == "gcplineage"
+    assert transport.parent == "projects/proj-y/locations/eu"  # type: ignore[attr-defined]
+
+
+def test_access_json_names_a_lineage_job_for_each_function_that_runs_one() -> None:
+    """A function runs lineage jobs when the App methods it uses build the emitter; each job
+    access.json names is one its code names."""
+    wiring = package_root() / "bootstrap.py"
+    package = PackageSource.at(package_root())
+    for f, need in FUNCTIONS_ACCESS.items():
+        spec = function_specs()[f]
+        assert bool(need["lineage"]) == ("lineage" in used_wiring_methods(spec.source, wiring)), f
+        graph = function_graph(spec.source, package)
+        constants = {
+            n.value
+            for m in graph.modules
+            for n in ast.walk(ast.parse(Path(package.files[m]).read_text()))
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        }
+        assert set(need["lineage"]) <= constants, (f, set(need["lineage"]) - constants)
+        assert all(need["lineage"].values()), f
 
 
 def test_staging_grants_reach_only_the_functions_own_staging_tables(

@@ -8,7 +8,9 @@ same sources give the same zip.
 
 Staging fails when a distribution the function imports is missing from its ``requirements``
 in ``functions/manifest.json``, or when an import resolves to nothing installed; it reports
-requirements the function never imports and optional imports it does not ship.
+requirements the function never imports and optional imports it does not ship. What a
+requirement loads by name (``loaded_at_runtime``) is pinned beside them, unchecked: no import
+shows it.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def check_requirements(spec: FunctionSpec, graph: FunctionGraph) -> RequirementR
     """Pin the manifest's requirements and hold them against the function's imports."""
     report = RequirementReport(spec.name)
     listed = {normalize(r): r for r in spec.requirements}
-    for name in spec.requirements:
+    for name in (*spec.requirements, *spec.loaded_at_runtime):
         report.pinned[name] = installed_version(name)
     required = graph.distributions()
     for dist, imports in required.items():
@@ -130,8 +132,9 @@ def check_requirements(spec: FunctionSpec, graph: FunctionGraph) -> RequirementR
 
 def requirements_text(spec: FunctionSpec, report: RequirementReport) -> str:
     lines = [
-        f"# {spec.name}: what main.py can import (functions/manifest.json, checked by",
-        "# attribution.devtools.staging), pinned to the versions it was built and tested with.",
+        f"# {spec.name}: what main.py can import and what those load by name",
+        "# (functions/manifest.json, checked by attribution.devtools.staging), pinned to the",
+        "# versions it was built and tested with.",
     ]
     lines += [f"{name}=={version}" for name, version in sorted(report.pinned.items())]
     return "\n".join(lines) + "\n"
