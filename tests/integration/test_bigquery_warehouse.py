@@ -730,6 +730,7 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
         "known_systems": [{}],
         "migrations_applied": [{}],
         "predictions_for_date": [{"game_date": d, "system_id": s} for d in days for s in systems],
+        "profile_counts_per_day": report_ranges,
         "predictions_per_day": [
             {"from_date": a, "to_date": b, "system_id": s}
             for s in systems
@@ -762,7 +763,6 @@ def query_cases(world: World) -> dict[str, list[dict[str, Any]]]:
             {**p, "sample_size": n} for p in per_system_day for n in (5, 100)
         ],
         "verify_model_distribution": per_system_day,
-        "verify_input_drift": per_system_day,
         "verify_performance": [{**p, "high_edge": e} for p in per_system_day for e in (5.0, 2.0)],
         "verify_recommendations": per_system_day,
         "verify_stamped_batches": per_system_day,

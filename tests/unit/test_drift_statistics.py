@@ -48,8 +48,13 @@ def test_spreads_with_no_bin_in_common_are_one_apart() -> None:
 
 
 @pytest.mark.parametrize("df", [1, 2, 4, 10, 31])
-def test_the_chance_limit_is_the_chi_square_quantile(df: int) -> None:
-    assert chance_limit(df) == pytest.approx(stats.chi2.ppf(0.999, df), rel=0.05)
+def test_the_chance_limit_is_the_chi_square_quantile_on_many_rows(df: int) -> None:
+    assert chance_limit(df + 1, 10**9) == pytest.approx(stats.chi2.ppf(0.999, df), rel=0.05)
+
+
+def test_the_chance_limit_allows_more_where_each_bin_expects_few_rows() -> None:
+    assert chance_limit(32, 140) > chance_limit(32, 1400) > chance_limit(32, 10**9)
+    assert chance_limit(1, 500) == chance_limit(11, 0) == float("inf")  # nothing to judge
 
 
 unfloored = st.lists(st.integers(1, 1000), min_size=2, max_size=12)
@@ -82,7 +87,7 @@ def test_days_drawn_from_training_are_almost_never_flagged(seed: int) -> None:
         np.append(np.full(10, 0.097), 0.03),
         np.append(np.full(30, 0.032), [0.02, 0.02]),
     ):
-        limit = chance_limit(len(reference) - 1)
+        limit = chance_limit(len(reference), 140)
         days = rng.multinomial(140, reference, size=3000)
         flagged = [psi(reference, d) >= 0.1 and g_statistic(reference, d) >= limit for d in days]
         assert np.mean(flagged) <= 0.004
@@ -92,7 +97,7 @@ def test_days_drawn_from_training_are_almost_never_flagged(seed: int) -> None:
     shifted[-2] += 0.3
     shifted[:9] -= 0.3 / 9
     moved = rng.multinomial(140, shifted, size=200)
-    limit = chance_limit(10)
+    limit = chance_limit(11, 140)
     assert (
         np.mean([psi(reference, d) >= 0.1 and g_statistic(reference, d) >= limit for d in moved])
         > 0.95

@@ -21,12 +21,14 @@ class Figure:
 
 @dataclass(frozen=True)
 class Realized:
-    """One role's graded predictions of the model, and the game days they cover."""
+    """One role's graded predictions of the model, and the game days they cover. ``basis``
+    says on how many picks the hit rate stands (MAE, Brier and log loss are over every
+    graded prediction, passes too)."""
 
     role: str
     first_game: date
     last_game: date
-    graded: int
+    basis: str
     figures: tuple[Figure, ...]
 
 
@@ -64,7 +66,10 @@ def realized_figures(warehouse: Warehouse, card: ModelCard, *, high_edge: float)
             ("log_loss", "log loss", row["log_loss"]),
         )
         figures = tuple(Figure(m, n, float(v)) for m, n, v in measured if v is not None)
+        basis = f"{row['picks']} graded picks"
+        if hit_metric == "high_edge_hit_rate":
+            basis += f", {row['high_edge_picks']} with |edge| >= {high_edge:g}"
         realized.append(
-            Realized(row["model_role"], row["first_game"], row["last_game"], row["picks"], figures)
+            Realized(row["model_role"], row["first_game"], row["last_game"], basis, figures)
         )
     return realized

@@ -56,7 +56,7 @@ def hugging_face_card(
         results += _results(
             card,
             part.figures,
-            dataset=f"graded {part.role} predictions, games {span} ({part.graded} graded)",
+            dataset=f"graded {part.role} predictions, games {span} ({part.basis})",
             split=f"realized-{part.role}",
         )
     data = ModelCardData(
@@ -106,7 +106,7 @@ def _body(card: ModelCard, expected: Sequence[Figure], realized: Sequence[Realiz
     for part in realized:
         lines += [
             f"As {part.role}, games {part.first_game} to {part.last_game} "
-            f"({part.graded} graded predictions):",
+            f"({part.basis}):",
             "",
             *(f"- {f.name}: {f.value:g}" for f in part.figures),
             "",

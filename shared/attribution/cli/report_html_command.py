@@ -24,8 +24,9 @@ def add_parser(kinds: Any) -> None:
         description="Write one HTML page that opens offline (its charts' libraries and data "
         "inline): which model was live in which role, each model's daily hit rate with its "
         "95% Wilson band against its card, MAE against the card's, graded picks, attribution "
-        "coverage by method and rejected rows per day, RED days, the verdict history, and "
-        "the challengers against the champion. Its models table is `report models` for the "
+        "coverage by method and rejected rows per day, RED days, the verdict history, each "
+        "model's input drift per day against its training profile, and the challengers "
+        "against the champion. Its models table is `report models` for the "
         "same days.",
     )
     page.add_argument("--system-id", required=True, help="the system to draw")
@@ -49,10 +50,10 @@ def cmd_report_html(app: App | None, args: argparse.Namespace) -> int:
     data = read_report(
         app.warehouse,
         args.system_id,
+        settings=verifier.settings,
         from_date=args.dates.first,
         to_date=args.dates.last,
         min_edge=args.min_edge,
-        red_day_share=verifier.settings.red_day_share,
     )
     args.out.write_text(report_page(data), encoding="utf-8")
     if args.json:

@@ -14,7 +14,6 @@ from attribution.cli.exit_codes import ExitCode
 from attribution.cli.game_dates import add_game_dates
 from attribution.cli.output import print_json, print_table
 from attribution.comparison.compare import compare_models
-from attribution.verification.checks import CheckContext
 from attribution.verification.input_drift import day_drift
 from attribution.verification.outcome import (
     Status,
@@ -163,17 +162,7 @@ def cmd_report_compare(app: App | None, args: argparse.Namespace) -> int:
 
 def cmd_report_drift(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    verifier = app.verifier()
-    models = day_drift(
-        CheckContext(
-            warehouse=verifier.warehouse,
-            registry=verifier.registry,
-            store_for=verifier.store_for,
-            settings=verifier.settings,
-            game_date=args.game_date,
-            system_id=args.system_id,
-        )
-    )
+    models = day_drift(app.verifier().context(args.game_date, args.system_id))
     if args.json:
         print_json({"models": [m.to_document() for m in models]})
         return ExitCode.OK

@@ -114,6 +114,17 @@ class Verifier:
             systems = ["*"]
         return [self._verify_system(game_date, s, request_id) for s in systems]
 
+    def context(self, game_date: date, system_id: str) -> checks.CheckContext:
+        """What every check of one system's day reads."""
+        return checks.CheckContext(
+            warehouse=self.warehouse,
+            registry=self.registry,
+            store_for=self.store_for,
+            settings=self.settings,
+            game_date=game_date,
+            system_id=system_id,
+        )
+
     def _verify_system(
         self, game_date: date, system_id: str, request_id: str | None
     ) -> SystemVerdict:
@@ -123,14 +134,7 @@ class Verifier:
             if request_id
             else uuid.uuid4().hex
         )
-        ctx = checks.CheckContext(
-            warehouse=self.warehouse,
-            registry=self.registry,
-            store_for=self.store_for,
-            settings=self.settings,
-            game_date=game_date,
-            system_id=system_id,
-        )
+        ctx = self.context(game_date, system_id)
         results: list[CheckResult] = []
         for name, check in [*CHECKS, *self.extra_checks]:
             try:
@@ -228,13 +232,7 @@ class Verifier:
         from attribution.verification.html_report.publishing import publish_report
 
         try:
-            return publish_report(
-                self.reports,
-                self.warehouse,
-                verdict,
-                min_edge=self.settings.high_edge,
-                red_day_share=self.settings.red_day_share,
-            )
+            return publish_report(self.reports, self.warehouse, verdict, self.settings)
         except Exception as exc:  # a picture must never cost the verdict
             _log.exception(
                 "the HTML report could not be published",

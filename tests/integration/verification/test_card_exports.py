@@ -63,6 +63,14 @@ def test_a_graded_card_exports_what_it_realized_and_over_which_games(
     assert results[("realized-champion", "high_edge_hit_rate")] == row["high_edge_hit_rate"]
     assert results[("holdout", "mae")] == card.expected_mae
     assert f"games {DAY} to {DAY}" in out.read_text()
+    # The hit rate's basis, counted by hand from the graded rows: picks, and the high-edge ones.
+    graded = world.app.warehouse.query(
+        "SELECT edge FROM prediction_accuracy WHERE model_sha256 = @sha "
+        "AND model_role = 'champion' AND prediction_correct IS NOT NULL",
+        {"sha": card.model_sha256},
+    )
+    high_edge = sum(abs(r["edge"]) >= 5.0 for r in graded)
+    assert f"({len(graded)} graded picks, {high_edge} with |edge| >= 5):" in out.read_text()
 
 
 def test_a_toolkit_export_is_valid_against_the_published_schema(

@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Iterator
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,15 @@ import pytest
 from browser import open_offline
 
 from attribution.cli.main import main
+from attribution.verification.html_report.panels import DRIFT_FEATURES_SHOWN
 
 from .report_story import NEXT_DAY, ODDS, story
 from .support import A_NAME, B_NAME, DAY, SYSTEM, World, graded_frame
 
 __all__ = ["story"]  # the fixture
-TIME_PANELS = ("timeline", "hit_rate", "mae", "graded_picks", "coverage", "rejected", "verdicts")
+TIME_PANELS = (
+    "timeline", "hit_rate", "mae", "graded_picks", "coverage", "rejected", "verdicts", "drift",
+)  # fmt: skip
 EVERY_PANEL = (*TIME_PANELS, "odds", "challengers")
 
 
@@ -157,6 +161,17 @@ def _values(spec: dict[str, Any], layer: dict[str, Any]) -> list[dict[str, Any]]
     return list(spec.get("datasets", {}).get(data.get("name", ""), []))
 
 
+def panel_spec(text: str, panel: str) -> dict[str, Any]:
+    """The Vega-Lite spec of ``panel`` as the page carries it."""
+    raw = text.split(f'<script type="application/json" id="spec-{panel}">', 1)[1]
+    return json.loads(raw.split("</script>", 1)[0])  # type: ignore[no-any-return]
+
+
+def _mark(layer: dict[str, Any]) -> dict[str, Any]:
+    mark = layer.get("mark")
+    return mark if isinstance(mark, dict) else {"type": mark}
+
+
 def test_the_promotion_is_marked_on_every_chart_over_game_days(
     story: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -164,8 +179,7 @@ def test_the_promotion_is_marked_on_every_chart_over_game_days(
     write_page(capsys, page)
     text = page.read_text()
     for panel in TIME_PANELS:
-        raw = text.split(f'<script type="application/json" id="spec-{panel}">', 1)[1]
-        spec = json.loads(raw.split("</script>", 1)[0])
+        spec = panel_spec(text, panel)
         rules = [
             _values(spec, layer)
             for layer in _layers(spec)
@@ -219,3 +233,66 @@ def test_each_pick_is_held_to_its_own_price(story: World, opened: Any) -> None:
         day=NEXT_DAY,
     )
     assert len(stored) == len(story.predictions(NEXT_DAY)) - 5  # all but the unstamped rows
+
+
+def drift_report(capsys: pytest.CaptureFixture[str], day: date) -> list[dict[str, Any]]:
+    """``report drift --json`` for ``day``: one row per model and profiled quantity."""
+    code, printed = cli(
+        capsys, "--json", "report", "drift", "--system-id", SYSTEM, "--game-date", str(day)
+    )
+    assert code == 0, printed
+    return [
+        {"game_date": str(day), "model_role": model["model_role"],
+         "model_file_name": model["model_file_name"], "feature": f["feature"],
+         "kind": f["kind"], "rows": f["rows"], "psi": f["psi"], "status": f["status"]}
+        for model in json.loads(printed)["models"]
+        for f in model["features"]
+    ]  # fmt: skip
+
+
+def test_each_day_s_drift_is_report_drift_s_for_that_day(
+    opened: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    reported = {day: drift_report(capsys, day) for day in (DAY, NEXT_DAY)}
+    # A champion and B challenger on DAY, B champion on NEXT_DAY: each with its prediction
+    assert {(r["model_file_name"], r["model_role"]) for r in reported[DAY]} == {
+        (A_NAME, "champion"),
+        (B_NAME, "challenger"),
+    }
+    assert {(r["model_file_name"], r["model_role"]) for r in reported[NEXT_DAY]} == {
+        (B_NAME, "champion")
+    }
+    assert all(any(r["kind"] == "prediction" for r in rows) for rows in reported.values())
+    assert opened.data["drift"] == [*reported[DAY], *reported[NEXT_DAY]]
+    spec = panel_spec((tmp_path / "report.html").read_text(), "drift")
+    layers = list(_layers(spec))
+    drawn = [row for layer in layers if _mark(layer)["type"] == "line"
+             for row in _values(spec, layer)]  # fmt: skip
+    expected = []
+    for model in {(r["model_file_name"], r["model_role"]) for rows in reported.values()
+                  for r in rows}:  # fmt: skip
+        rows = [r for day in (DAY, NEXT_DAY) for r in reported[day]
+                if (r["model_file_name"], r["model_role"]) == model]  # fmt: skip
+        largest: dict[str, float] = {}
+        for r in rows:
+            if r["kind"] != "prediction":
+                largest[r["feature"]] = max(largest.get(r["feature"], 0.0), r["psi"])
+        top = sorted(largest.values(), reverse=True)[:DRIFT_FEATURES_SHOWN]
+        expected += [r for r in rows if r["kind"] == "prediction" or largest[r["feature"]] in top]
+    key = itemgetter("game_date", "model_file_name", "model_role", "feature")
+    assert sorted(drawn, key=key) == sorted(expected, key=key)
+    limits = [row for layer in layers if "limit" in json.dumps(layer.get("encoding", {}))
+              for row in _values(spec, layer)]  # fmt: skip
+    per_chart = [{"limit": "PARTIAL", "psi": 0.1}, {"limit": "FAIL", "psi": 0.25}]
+    assert limits == per_chart * len(spec["vconcat"])  # the settings' defaults, on each model
+
+
+def test_without_rows_counted_into_a_profile_there_is_no_drift_panel(
+    story: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    story.app.warehouse.execute("DELETE FROM input_profile_counts")
+    page = tmp_path / "report.html"
+    write_page(capsys, page)
+    text = page.read_text()
+    assert 'id="spec-drift"' not in text
+    assert all(f'id="spec-{panel}"' in text for panel in EVERY_PANEL if panel != "drift")

@@ -168,10 +168,12 @@ def test_a_day_like_training_passes(world: World) -> None:
 def test_minutes_in_seconds_flag_that_feature_alone_with_numpys_psi(world: World) -> None:
     check = drift_check(world, IN_SECONDS)
     assert check.status is Status.FAIL
-    assert MISSING in check.summary and check.details[0].startswith(MISSING)
+    assert check.details[0].startswith(MISSING)
     figures = features_of(report(IN_SECONDS))
     flagged = {name for name, f in figures.items() if f["status"] != "PASS"}
     assert flagged == {MISSING}
+    moved_inputs = check.summary.split("inputs moved from training: ")[1].split(";")[0]
+    assert moved_inputs == f"{MISSING} (PSI {figures[MISSING]['psi']:.2f})"
     psi, js = numpy_psi_and_js(
         world.training[MISSING].to_numpy(dtype=float), numbers(world.slates[IN_SECONDS], MISSING)
     )

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from attribution.clock import now_utc
 from attribution.comparison.compare import Comparison, compare_models
+from attribution.model_card.registry import CardRegistry
 from attribution.ports import Row, Warehouse
+from attribution.verification.input_drift import counted_drift
 from attribution.verification.report import model_report
+from attribution.verification.settings import VerifierSettings
 from attribution.verification.stats import wilson_interval
 from attribution.warehouse.sql_text import sql
 
@@ -44,6 +49,9 @@ class ReportData:
     deployments: list[Row]  # the system's ledger, every entry
     comparisons: list[Comparison] = field(default_factory=list)
     odds: list[Row] = field(default_factory=list)  # per model: picks at their own prices
+    # per day, model and profiled quantity: its PSI against training, as `report drift` says
+    drift: list[Row] = field(default_factory=list)
+    drift_limits: dict[str, float] = field(default_factory=dict)  # the PSI of PARTIAL, FAIL
 
     @property
     def segments(self) -> list[Segment]:
@@ -114,6 +122,29 @@ def _with_return(row: Row) -> Row:
     }
 
 
+def _drift(warehouse: Warehouse, params: Row, settings: VerifierSettings) -> list[Row]:
+    """Each day's ``report drift`` figures, from one query over the range."""
+    by_day: dict[date, list[Row]] = defaultdict(list)
+    for row in warehouse.query(sql("profile_counts_per_day"), params):
+        by_day[row["game_date"]].append(row)
+    card_for = cache(CardRegistry(warehouse).get)  # once per model, not per model and day
+    return [
+        {
+            "game_date": day.isoformat(),
+            "model_role": model.model_role,
+            "model_file_name": model.model_file_name,
+            "feature": feature.feature,
+            "kind": feature.kind,
+            "rows": feature.rows,
+            "psi": feature.psi,
+            "status": feature.status.value,
+        }
+        for day, counts in sorted(by_day.items())
+        for model in counted_drift(counts, card_for, settings)
+        for feature in model.features
+    ]
+
+
 def ledger_segments(deployments: Sequence[Row], first: date, last: date) -> list[Segment]:
     """Who held which role when, within ``first``..``last``: a champion until the next
     champion entry, a challenger until its term ends or its model's next entry."""
@@ -146,15 +177,16 @@ def read_report(
     warehouse: Warehouse,
     system_id: str,
     *,
+    settings: VerifierSettings,
     from_date: date | None = None,
     to_date: date | None = None,
     min_edge: float = 5.0,
-    red_day_share: float = 75.0,
     not_before: date | None = None,
     pending_verdicts: Sequence[Row] = (),
 ) -> ReportData:
     """Everything the page shows for ``system_id`` from ``from_date`` to ``to_date`` (either
-    end open: the system's first or last day, the first no earlier than ``not_before``).
+    end open: the system's first or last day, the first no earlier than ``not_before``), its
+    RED days and input drift judged as the verifier's ``settings`` judge them.
     ``pending_verdicts``: verdicts reached but not recorded yet (the verifier's, as it
     publishes the page before it records the run)."""
     params = {
@@ -164,7 +196,10 @@ def read_report(
         "min_edge": float(min_edge),
     }
     daily = [_with_wilson(r) for r in warehouse.query(sql("report_models_daily"), params)]
-    days = [_with_red_day(r, red_day_share) for r in warehouse.query(sql("report_days"), params)]
+    days = [
+        _with_red_day(r, settings.red_day_share)
+        for r in warehouse.query(sql("report_days"), params)
+    ]
     verdicts = [
         {key: _iso(value) for key, value in row.items()}
         for row in [*warehouse.query(sql("report_verdicts"), params), *pending_verdicts]
@@ -181,7 +216,7 @@ def read_report(
         first=first,
         last=last,
         min_edge=min_edge,
-        red_day_share=red_day_share,
+        red_day_share=settings.red_day_share,
         models=models,
         daily=daily,
         days=days,
@@ -189,4 +224,6 @@ def read_report(
         deployments=warehouse.query(sql("deployments_list"), {"system_id": system_id}),
         comparisons=compare_models(warehouse, system_id=system_id, from_date=first, to_date=last),
         odds=[_with_return(r) for r in warehouse.query(sql("report_odds"), params)],
+        drift=_drift(warehouse, params, settings),
+        drift_limits={"PARTIAL": settings.drift_psi_partial, "FAIL": settings.drift_psi_fail},
     )

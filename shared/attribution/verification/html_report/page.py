@@ -87,6 +87,8 @@ def page_data(data: ReportData) -> dict[str, Any]:
         "red_days": data.red_days,
         "comparisons": [c.to_document() for c in data.comparisons],
         "odds": data.odds,
+        "drift": data.drift,
+        "drift_limits": data.drift_limits,
     }
 
 

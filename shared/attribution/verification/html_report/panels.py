@@ -1,9 +1,10 @@
 """The report's panels: one builder each, drawn with Vega-Altair.
 
 A builder takes the ``ReportData`` and returns a ``Panel``, or None when the system has
-nothing for it to show (no challenger, no odds). ``PANELS`` is the page's order; a new panel
-is a builder added to it. Every chart over game days carries the same marks: the ledger's
-promotions (dashed rules, labelled with the model promoted) and the RED days (red bands).
+nothing for it to show (no challenger, no odds, no rows counted into a training profile).
+``PANELS`` is the page's order; a new panel is a builder added to it. Every chart over game
+days carries the same marks: the ledger's promotions (dashed rules, labelled with the model
+promoted) and the RED days (red bands).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import altair as alt
 
+from attribution.model_card.profile import PREDICTION
 from attribution.verification.html_report.data import METHODS, ReportData
 
 WIDTH = 720
@@ -33,6 +35,7 @@ METHOD_COLOURS = {
     "missing": "#cf222e",
 }
 RED = "#cf222e"
+DRIFT_FEATURES_SHOWN = 5  # per model, the features that moved most; its predictions besides
 
 
 Chart = alt.LayerChart | alt.FacetChart | alt.VConcatChart
@@ -60,9 +63,22 @@ def day_axis(data: ReportData, field: str = "game_date", *, title: str = "game d
         type="temporal",
         timeUnit="utcyearmonthdate",
         title=title,
-        axis=alt.Axis(format="%b %d", labelAngle=0),
+        # A tick a day at most: left to itself, Vega puts several in a day of a short range.
+        axis=alt.Axis(
+            format="%b %d",
+            labelAngle=0,
+            labelOverlap=True,
+            tickCount=alt.TimeIntervalStep(interval="day", step=1),
+        ),
         scale=alt.Scale(domain=[_datetime(data.first), _datetime(data.last + timedelta(days=1))]),
     )
+
+
+def _names_legend(columns: int | None = None) -> alt.Legend:
+    """A legend under the chart that shows whole model and feature names (no ellipsis)."""
+    if columns is None:
+        return alt.Legend(orient="bottom", labelLimit=0)
+    return alt.Legend(orient="bottom", labelLimit=0, columns=columns)
 
 
 def _values(rows: Sequence[dict[str, Any]]) -> alt.InlineData:
@@ -217,7 +233,7 @@ def mae(data: ReportData) -> Panel | None:
     if not rows:
         return None
     cards = {_model_label(r): r["expected_mae"] for r in rows if r["expected_mae"] is not None}
-    colour = alt.Color("model:N", title=None, legend=alt.Legend(orient="bottom", columns=1))
+    colour = alt.Color("model:N", title=None, legend=_names_legend(columns=1))
     lines = (
         alt.Chart(_values(rows))
         .mark_line(point=True)
@@ -253,7 +269,7 @@ def graded_picks(data: ReportData) -> Panel | None:
             x=day_axis(data),
             xOffset=alt.XOffset("model:N"),
             y=alt.Y("picks:Q", title="graded picks"),
-            color=alt.Color("model:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+            color=alt.Color("model:N", title=None, legend=_names_legend(columns=1)),
             tooltip=["game_date:N", "model:N", "predictions:Q", "picks:Q", "high_edge_picks:Q"],
         )
     )
@@ -355,6 +371,54 @@ def verdicts(data: ReportData) -> Panel | None:
     )
 
 
+def _most_moved(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One model's rows of the features whose largest PSI of the range is among the
+    ``DRIFT_FEATURES_SHOWN`` largest, and of its predictions."""
+    largest: dict[str, float] = {}
+    for row in rows:
+        if row["kind"] != PREDICTION:
+            largest[row["feature"]] = max(largest.get(row["feature"], 0.0), row["psi"])
+    shown = sorted(largest, key=lambda name: -largest[name])[:DRIFT_FEATURES_SHOWN]
+    return [r for r in rows if r["kind"] == PREDICTION or r["feature"] in shown]
+
+
+def drift(data: ReportData) -> Panel | None:
+    if not data.drift:
+        return None
+    limits = [
+        alt.Chart(_values([{"limit": level, "psi": psi}]))
+        .mark_rule(color=VERDICT_COLOURS[level], strokeDash=[2, 2])
+        .encode(y="psi:Q", tooltip=["limit:N", "psi:Q"])
+        for level, psi in data.drift_limits.items()
+    ]
+    charts = []
+    for model in sorted({_model_label(r) for r in data.drift}):
+        rows = _most_moved([r for r in data.drift if _model_label(r) == model])
+        lines = (
+            alt.Chart(_values(rows))
+            .mark_line(point=True)
+            .encode(
+                x=day_axis(data),
+                # PSI runs from 0 to several where a unit changes: a square root keeps the
+                # limits, 0.1 and 0.25 by default, apart.
+                y=alt.Y("psi:Q", title="PSI against training", scale=alt.Scale(type="sqrt")),
+                color=alt.Color("feature:N", title=None, legend=_names_legend()),
+                tooltip=["game_date:N", "feature:N", "kind:N", "psi:Q", "status:N", "rows:Q"],
+            )
+        )
+        charts.append(_over_days(data, lines, *limits).properties(title=model))
+    return Panel(
+        "drift",
+        "Input drift against the training profile",
+        f"Per model and day, the PSI of the {DRIFT_FEATURES_SHOWN} features that moved most "
+        "over these days and of the model's predictions, against the training profile its "
+        "card carries (`attribution report drift` has every feature). The dotted lines are "
+        "the PSI of PARTIAL and FAIL; the drift check judges the champion's, and only where a "
+        "day's counts differ from training's by more than chance.",
+        alt.vconcat(*charts),
+    )
+
+
 def challengers(data: ReportData) -> Panel | None:
     rows = [
         {
@@ -445,6 +509,7 @@ PANELS: tuple[PanelBuilder, ...] = (
     coverage,
     rejected,
     verdicts,
+    drift,
     odds,
     challengers,
 )

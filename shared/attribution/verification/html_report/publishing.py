@@ -13,6 +13,7 @@ from attribution.ports import ObjectStore, Warehouse
 from attribution.verification.html_report.data import ReportData, read_report
 from attribution.verification.html_report.page import report_page
 from attribution.verification.outcome import SystemVerdict
+from attribution.verification.settings import VerifierSettings
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,18 @@ def publish_report(
     destination: ReportDestination,
     warehouse: Warehouse,
     verdict: SystemVerdict,
-    *,
-    min_edge: float,
-    red_day_share: float,
+    settings: VerifierSettings,
 ) -> PublishedReport:
     """Write the page of ``verdict``'s system through its day (the verdict itself among the
-    history, though it is recorded only after the alert)."""
+    history, though it is recorded only after the alert), as the verifier's ``settings``
+    judge it."""
     data = read_report(
         warehouse,
         verdict.system_id,
+        settings=settings,
         to_date=verdict.game_date,
         not_before=verdict.game_date - timedelta(days=destination.days - 1),
-        min_edge=min_edge,
-        red_day_share=red_day_share,
+        min_edge=settings.high_edge,
         pending_verdicts=[
             {
                 "game_date": verdict.game_date,
