@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -54,7 +53,8 @@ from attribution.model_card.publishing import UploadResult
 from attribution.warehouse.sql_text import sql
 from attribution.warehouse.tables import table_spec
 from bench import Options, Outcome
-from bench.environment import BENCH_MODEL, cpu_model, spec_model
+from bench.environment import BENCH_MODEL, spec_model
+from bench.section import machine_row, quick_note, run_row, trained_phrase, verdict, versions_row
 from bench.timing import AgainstFloor, Timing, time_once
 
 NAME = "backfill_replay"
@@ -440,16 +440,6 @@ def _why(f: Figures) -> str:
 
 
 def render(f: Figures, options: Options) -> str:
-    import catboost
-    import duckdb
-
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    trained = (
-        f"trained in {f.trained_seconds:.1f} s this run"
-        if f.trained_seconds is not None
-        else "reused from cache"
-    )
-    quick_note = "\n**Quick run: 10k rows, not the issue's 100k.**\n" if options.quick else ""
     rows = _rows_label(f.plan.rows)
     stage_rows = "\n".join(
         f"| {label} | {f.stages[name].median_ms:,.1f} | {f.stages[name].min_ms:,.1f} | "
@@ -457,8 +447,8 @@ def render(f: Figures, options: Options) -> str:
         for name, label in STAGES.items()
     )
     return f"""## {TITLE}
-{quick_note}
-**Target: at most {TARGET}x the floor. {"PASS" if f.ratio <= TARGET else "FAIL"}**: a \
+{quick_note(options, "10k rows, not the issue's 100k")}
+**Target: at most {TARGET}x the floor. {verdict(f.ratio <= TARGET)}**: a \
 backfill of {rows} rows with replay takes **{f.subject.median_ms:,.1f} ms** (median) against \
 **{f.floor.median_ms:,.1f} ms** for the least work any backfill must do (read the candidates \
 and the kept inputs, re-predict, one plain `UPDATE`): ratio **{f.ratio:.2f}** (min-based \
@@ -469,7 +459,7 @@ and the kept inputs, re-predict, one plain `UPDATE`): ratio **{f.ratio:.2f}** (m
 | Model | {f.trees} trees, depth {MODEL_SPEC.depth}, {len(FEATURES)} features, \
 {f.model_bytes:,} bytes `.cbm` (`TrainingSpec(categorical=False, missing_share=0, \
 iterations={MODEL_SPEC.iterations}, depth={MODEL_SPEC.depth}, rows={MODEL_SPEC.rows:,})`, \
-numeric features only); {trained} |
+numeric features only); {trained_phrase(f.trained_seconds)} |
 | Data | {f.plan.batches} legacy batches x {f.plan.rows_per_batch:,} rows = {rows} rows, \
 predicted by the model and written without attribution (no model columns, no \
 execution-log row), `created_at` well after the system's one ledger entry; each batch's \
@@ -486,15 +476,12 @@ object the backfill replays with (the App's `ModelCache`; `loads` = {f.loads} ov
 whole run); one plain `UPDATE ... FROM <arrow>` of the same {rows} changes (on a \
 restored table, like the subject) |
 | Also timed | `model.predict` alone on the same matrices |
-| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
-{platform.system()} {platform.machine()}; 1-minute load average {f.load[0]:.1f} at the \
-start, {f.load[1]:.1f} at the end (other work shares this machine) |
-| Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, DuckDB \
-{duckdb.__version__}, pyarrow {pa.__version__}, NumPy {np.__version__} |
+{machine_row(f.load)}
+{versions_row("catboost", "duckdb", "pyarrow", "numpy")}
 | Method | {len(f.subject.samples)} rounds after {WARMUP_ROUNDS} warm-up, the three cases \
 interleaved, order rotated each round, GC collected then off while timed; stages from \
 {len(f.stages["total"].samples)} further instrumented run(s); whole run {f.seconds:.0f} s |
-| Run | {when}, `.venv/bin/python -m bench{" --quick" if options.quick else ""}` |
+{run_row(NAME, options)}
 
 | Measured (same process) | median ms | min ms | ratio to floor (median) |
 |---|---:|---:|---:|
@@ -524,7 +511,7 @@ def run(options: Options) -> Outcome:
     summary = (
         f"{TITLE}: {_rows_label(figures.plan.rows)} rows in {figures.subject.median_ms:,.1f} ms "
         f"vs a floor of {figures.floor.median_ms:,.1f} ms = ratio {figures.ratio:.2f} "
-        f"(target <= {TARGET}: {'PASS' if passed else 'FAIL'}); re-predicting alone "
+        f"(target <= {TARGET}: {verdict(passed)}); re-predicting alone "
         f"{figures.predict.median_ms:,.1f} ms"
     )
     return Outcome(

@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import ssl
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from attribution.adapters.embedded.local_bucket import LocalBucket
@@ -41,7 +39,8 @@ from attribution.model_card import extraction
 from attribution.model_card.card import CardStatus
 from attribution.model_card.extraction import extract_card
 from bench import Options, Outcome
-from bench.environment import cached_model, catboost_version, cpu_model
+from bench.environment import cached_model, catboost_version
+from bench.section import machine_row, quick_note, run_row, trained_phrase, verdict, versions_row
 from bench.timing import Timing, interleaved
 
 NAME = "card_extraction"
@@ -254,21 +253,8 @@ def _why(figures: Figures) -> str:
 
 
 def render(figures: Figures, options: Options) -> str:
-    import catboost
-
     f = figures
-    verdict = "PASS" if f.passed else "FAIL"
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    trained = (
-        f"trained in {f.trained_seconds:.1f} s this run"
-        if f.trained_seconds is not None
-        else "reused from cache"
-    )
-    quick_note = (
-        "\n**Quick run: the model is under 50 MiB, so this is not the issue's figure.**\n"
-        if options.quick
-        else ""
-    )
+    result = verdict(f.passed)
     rows = [
         ("floor: read + SHA-256 + CatBoost load", "floor"),
         ("subject: read + `extract_card(data, obj)`, `obj` from the finalize event", "subject"),
@@ -288,26 +274,23 @@ def render(figures: Figures, options: Options) -> str:
         if case in f.timings
     )
     return f"""## {TITLE}
-{quick_note}
-**{verdict}**: median(subject) / median(floor) = **{f.ratio("subject"):.2f}**, \
+{quick_note(options, "the model is under 50 MiB, so this is not the issue's figure")}
+**{result}**: median(subject) / median(floor) = **{f.ratio("subject"):.2f}**, \
 target <= {TARGET_RATIO} (min-based ratio {f.min_ratio("subject"):.2f}).
 
 | | |
 |---|---|
 | Model | {f.size_bytes / MIB:.1f} MiB ({f.size_bytes:,} bytes) `.cbm`, {f.trees:,} trees, \
-depth {f.depth}, {len(FEATURES)} numeric features; {trained} |
+depth {f.depth}, {len(FEATURES)} numeric features; {trained_phrase(f.trained_seconds)} |
 | Subject | the object written to the embedded bucket (`LocalBucket.write`, which records \
 its MD5 like GCS), its `StoredObject` taken through \
 `parse_object_finalized(object_finalized_event(stored))` so `md5_hex` is the event's \
 `md5Hash`; each round reads the bytes from the bucket and calls `extract_card` |
-| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
-{platform.system()} {platform.machine()}; 1-minute load average {f.load[0]:.1f} at the \
-start, {f.load[1]:.1f} at the end (other work shares this machine) |
-| Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, \
-{ssl.OPENSSL_VERSION} |
+{machine_row(f.load)}
+{versions_row("catboost", also=ssl.OPENSSL_VERSION)}
 | Method | {f.rounds} interleaved rounds after {WARMUP_ROUNDS} warm-up, order rotated each \
 round, GC collected then off while timed; file read once before the rounds |
-| Run | {when}, `.venv/bin/python -m bench{" --quick" if options.quick else ""}` |
+{run_row(NAME, options)}
 
 | Measured (same process) | median ms | min ms |
 |---|---:|---:|
@@ -316,7 +299,7 @@ round, GC collected then off while timed; file read once before the rounds |
 | Ratio to the floor | median | min | target | result |
 |---|---:|---:|---:|---|
 | subject: read + `extract_card` | {f.ratio("subject"):.2f} | \
-{f.min_ratio("subject"):.2f} | <= {TARGET_RATIO} | {verdict} |
+{f.min_ratio("subject"):.2f} | <= {TARGET_RATIO} | {result} |
 
 Why: {_why(f)}
 
@@ -327,9 +310,9 @@ none (`model_md5` is null) rather than computing one: the SHA-256 is the model's
 
 def run(options: Options) -> Outcome:
     figures = measure(options)
-    verdict = "PASS" if figures.passed else "FAIL"
     summary = (
-        f"{TITLE}: {verdict} ratio {figures.ratio('subject'):.2f} (target <= {TARGET_RATIO}); "
+        f"{TITLE}: {verdict(figures.passed)} ratio {figures.ratio('subject'):.2f} "
+        f"(target <= {TARGET_RATIO}); "
         f"floor {figures.ms('floor'):.1f} ms, subject {figures.ms('subject'):.1f} ms; model "
         f"{figures.size_bytes / MIB:.1f} MiB, {figures.trees} trees"
     )

@@ -46,19 +46,16 @@ import gc
 import hashlib
 import json
 import os
-import platform
 import tempfile
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from attribution.adapters.embedded.duckdb_warehouse import DuckDBWarehouse
@@ -77,7 +74,7 @@ from attribution.model_card.card import ModelCard
 from attribution.objects import split_gs_uri
 from attribution.warehouse.tables import table_spec
 from bench import Options, Outcome
-from bench.environment import BENCH_MODEL, cpu_model, spec_model
+from bench.environment import BENCH_MODEL, spec_model
 from bench.prediction_throughput import (
     FLOOR_TABLE,
     GAME_DATE,
@@ -93,10 +90,18 @@ from bench.prediction_throughput import (
     connect,
     create_like,
     floor_predict,
-    load_note,
     make_rows,
     publish,
     rows_label,
+)
+from bench.section import (
+    load_note,
+    machine_row,
+    quick_note,
+    run_row,
+    trained_phrase,
+    verdict,
+    versions_row,
 )
 from bench.timing import AgainstFloor, Timing, interleaved
 
@@ -668,19 +673,9 @@ def _why(figures: Figures) -> str:
 
 
 def render(figures: Figures, options: Options) -> str:
-    import catboost
-    import duckdb
-
     f = figures
     lineup, champion = f.lineup, f.champion
-    result = "PASS" if f.passed else "FAIL"
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rows = rows_label(f.plan.rows)
-    quick_note = (
-        "\n**Quick run: smaller batches, so this is not the issue's figure.**\n"
-        if options.quick
-        else ""
-    )
     spec = BENCH_MODEL
     recipe = (
         f"`TrainingSpec(categorical=False, missing_share=0, iterations={spec.iterations}, "
@@ -689,19 +684,13 @@ def render(figures: Figures, options: Options) -> str:
     model_rows = "\n".join(
         f"| Model: {m.variant.key} | {m.role.value}; {m.trees} trees, depth {m.depth}, "
         f"{m.variant.label}, seed {m.variant.spec.seed}; {m.path.stat().st_size:,} bytes "
-        f"`.cbm`, sha256 `{m.sha256[:12]}`; "
-        + (
-            f"trained in {m.trained_seconds:.1f} s this run"
-            if m.trained_seconds is not None
-            else "reused from cache"
-        )
-        + " |"
+        f"`.cbm`, sha256 `{m.sha256[:12]}`; {trained_phrase(m.trained_seconds)} |"
         for m in f.models
     )
 
     def target_cell(case: Case) -> str:
         if case is lineup:
-            return f"<= {TARGET}: {'PASS' if case.ratio <= TARGET else 'FAIL'}"
+            return f"<= {TARGET}: {verdict(case.ratio <= TARGET)}"
         return "informative (beside it)"
 
     case_rows = "\n".join(
@@ -742,8 +731,8 @@ def render(figures: Figures, options: Options) -> str:
         f"{champion.min_ratio:.2f})"
     )
     return f"""## {TITLE}
-{quick_note}
-**{result}**: {headline}. The lineup's batch costs \
+{quick_note(options, "smaller batches, so this is not the issue's figure")}
+**{verdict(f.passed)}**: {headline}. The lineup's batch costs \
 {lineup.subject.median / champion.subject.median:.2f}x the champion-only batch \
 (its floor {lineup.floor.median / champion.floor.median:.2f}x the champion-only floor).
 
@@ -774,18 +763,14 @@ made with `{CHAMPION_TABLE}`'s DDL (`{FLOOR_TABLE}`), both challengers' into one
 with `{CHALLENGER_TABLE}`'s DDL (`{FLOOR_CHALLENGER_TABLE}`, as the handler writes both into \
 one table), in the App's own DuckDB file; the tables grow each round like the subject's. \
 Champion only: one predict and one insert in its own App's file |
-| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
-{platform.system()} {platform.machine()}; \
-{load_note(f.loads, LOAD_SAMPLES)} |
-| Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, DuckDB \
-{duckdb.__version__}, pyarrow {pa.__version__}, NumPy {np.__version__}, pandas \
-{pd.__version__} |
+{machine_row(f.loads, LOAD_SAMPLES)}
+{versions_row("catboost", "duckdb", "pyarrow", "numpy", "pandas")}
 | Method | the two handlers and the two floors interleaved for {f.rounds} rounds after \
 {WARMUP_ROUNDS} warm-up, order rotated each round, GC collected then off while timed; one \
 untimed {rows_label(f.plan.first_rows)}-row batch per App first (the models loaded); the \
 stages timed after, in {f.rounds} interleaved rounds of their own; whole run \
 {f.seconds:.0f} s |
-| Run | {when}, `.venv/bin/python -m bench --only {NAME}{" --quick" if options.quick else ""}` |
+{run_row(NAME, options)}
 
 | Batch | floor | handler median ms | floor median ms | ratio (median) | ratio (min) | \
 CPU-time ratio | handler min ms | floor min ms | handler rows/s | rounds | target |
@@ -821,11 +806,10 @@ champion's stages, measured in the lineup's App on the same model and rows):
 
 def run(options: Options) -> Outcome:
     figures = measure(options)
-    result = "PASS" if figures.passed else "FAIL"
     lineup, champion = figures.lineup, figures.champion
     rows = rows_label(figures.plan.rows)
     summary = (
-        f"{TITLE}: {result} at {rows} rows: champion + 2 challengers "
+        f"{TITLE}: {verdict(figures.passed)} at {rows} rows: champion + 2 challengers "
         f"{lineup.subject.median_ms:,.1f}/{lineup.floor.median_ms:,.1f} ms = {lineup.ratio:.2f} "
         f"(target <= {TARGET}, min-based {lineup.min_ratio:.2f}); champion only "
         f"{champion.subject.median_ms:,.1f}/{champion.floor.median_ms:,.1f} ms = "

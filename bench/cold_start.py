@@ -18,13 +18,11 @@ Each function is staged as ``make stage`` does (``attribution.devtools.staging.s
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -33,7 +31,7 @@ from packaging.requirements import Requirement
 from attribution.devtools.import_graph import normalize
 from attribution.devtools.staging import StagedFunction, stage
 from bench import Options, Outcome
-from bench.environment import cpu_model
+from bench.section import machine_row, run_row, verdict, versions_row
 
 NAME = "cold_start"
 TITLE = "Staged functions: size and cold start"
@@ -184,20 +182,21 @@ def measure_function(item: StagedFunction, home: Path, rounds: int) -> FunctionF
     return figures
 
 
-def render(results: list[FunctionFigures], load: tuple[float, float], rounds: int) -> str:
+def render(
+    results: list[FunctionFigures], load: tuple[float, float], rounds: int, options: Options
+) -> str:
     duckdb_mib = sum(requirement_closure(["duckdb"]).values()) / MIB
     passed = all(r.passed for r in results)
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rows = "\n".join(
         f"| `{r.name}` | {r.size_bytes / MIB:.0f} MiB ({r.distributions} distributions) | "
         + ", ".join(f"{name} {size / MIB:.0f}" for name, size in r.largest)
         + f" | {statistics.median(r.floor) * 1e3:.0f} | {statistics.median(r.subject) * 1e3:.0f}"
-        f" | **{r.ratio:.2f}** | {'PASS' if r.passed else 'FAIL'} |"
+        f" | **{r.ratio:.2f}** | {verdict(r.passed)} |"
         for r in results
     )
     return f"""## {TITLE}
 
-**{"PASS" if passed else "FAIL"}**: every staged function is ready within \
+**{verdict(passed)}**: every staged function is ready within \
 {TARGET_RATIO} times its floor (median of {rounds} interleaved rounds). None carries duckdb, \
 the embedded adapters or the developer tools; the verifier carries no CatBoost. duckdb, which \
 every staged function pinned before, would add {duckdb_mib:.0f} MiB to each.
@@ -217,9 +216,9 @@ emulator addresses), then the App method the request calls \
 it (`prediction_batch` predicts; `model_upload` loads each uploaded model to read its card) |
 | Size | the files installed in this venv by each pinned requirement and what it requires \
 (markers evaluated here), as `pip install -r requirements.txt` would install them |
-| Machine | {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}; \
-1-minute load average {load[0]:.1f} at the start, {load[1]:.1f} at the end |
-| Run | {when}, Python {platform.python_version()}, `.venv/bin/python -m bench --only {NAME}` |
+{machine_row(load)}
+{versions_row()}
+{run_row(NAME, options)}
 """
 
 
@@ -232,13 +231,13 @@ def run(options: Options) -> Outcome:
     results = [measure_function(item, home, rounds) for item in stage(out)]
     load = (load_start, os.getloadavg()[0])
     passed = all(r.passed for r in results)
-    summary = f"{TITLE}: {'PASS' if passed else 'FAIL'} " + ", ".join(
+    summary = f"{TITLE}: {verdict(passed)} " + ", ".join(
         f"{r.name} {r.ratio:.2f} ({r.size_bytes / MIB:.0f} MiB)" for r in results
     )
     return Outcome(
         name=NAME,
         title=TITLE,
         passed=passed,
-        markdown=render(results, load, rounds),
+        markdown=render(results, load, rounds, options),
         summary=summary,
     )

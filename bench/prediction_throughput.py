@@ -50,7 +50,6 @@ import gc
 import io
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -60,7 +59,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +99,16 @@ from attribution.model_card.publishing import UploadResult
 from attribution.objects import split_gs_uri
 from attribution.warehouse.tables import table_spec
 from bench import BENCH_DIR, Options, Outcome
-from bench.environment import BENCH_MODEL, cpu_model, spec_model
+from bench.environment import BENCH_MODEL, spec_model
+from bench.section import (
+    load_note,
+    machine_row,
+    quick_note,
+    run_row,
+    trained_phrase,
+    verdict,
+    versions_row,
+)
 from bench.timing import AgainstFloor, Timing, interleaved, time_once
 
 NAME = "prediction_throughput"
@@ -109,6 +117,7 @@ GAME_DATE = date(2026, 2, 1)
 TABLE = "player_prop_predictions"
 WARMUP_ROUNDS = 1
 COLD_WARM_REPEATS = 5
+LOAD_SAMPLES = "before each row count"
 MIB = 1024 * 1024
 
 
@@ -383,6 +392,7 @@ class Harness:
             player_lookup=rows.table.column("player_lookup").combine_chunks(),
             line_value=rows.table.column("line_value").to_numpy(),
             sportsbook=pa.nulls(n, pa.string()),
+            odds=np.full(n, np.nan),  # the bench's rows give no odds
             features=np.empty((n, 0)),
             rejects=[],
         )
@@ -1023,11 +1033,6 @@ def _why(v: VariantFigures, smallest: SizeFigures | None) -> str:
 
 def _model_row(v: VariantFigures) -> str:
     spec = v.variant.spec
-    trained = (
-        f"trained in {v.trained_seconds:.1f} s this run"
-        if v.trained_seconds is not None
-        else "reused from cache"
-    )
     features = ", ".join(
         f"`{name}` (categorical)" if name in CATEGORICAL else f"`{name}`"
         for name in v.variant.features
@@ -1040,34 +1045,16 @@ def _model_row(v: VariantFigures) -> str:
         f"| Model: {v.variant.key} | {v.trees} trees, depth {v.depth}, "
         f"{v.variant.label} in this order: {features}; "
         f"{v.model_bytes:,} bytes `.cbm` ({recipe}, a `CatBoostRegressor` fit on a pandas "
-        f"DataFrame); {trained} |"
-    )
-
-
-def load_note(loads: Sequence[float], sampled: str = "before each row count") -> str:
-    return (
-        f"1-minute load average {loads[0]:.1f} at the start, {loads[-1]:.1f} at the end, "
-        f"{min(loads):.1f} to {max(loads):.1f} over the run (sampled {sampled}); "
-        f"other work shares this machine"
+        f"DataFrame); {trained_phrase(v.trained_seconds)} |"
     )
 
 
 def render(figures: Figures, options: Options) -> str:
-    import catboost
-    import duckdb
-
     f = figures
     by_key = {v.variant.key: v for v in f.variants}
-    result = "PASS" if f.passed else "FAIL"
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    quick_note = (
-        "\n**Quick run: smaller row counts, so this is not the issue's figure.**\n"
-        if options.quick
-        else ""
-    )
     headline = "; ".join(
         f"the model with {v.variant.label} **{v.verdict.ratio:.2f}**, target <= "
-        f"{v.variant.target} ({'PASS' if v.ratio_passed else 'FAIL'}; min-based ratio "
+        f"{v.variant.target} ({verdict(v.ratio_passed)}; min-based ratio "
         f"{v.verdict.min_ratio:.2f}"
         + (
             f"; {v.variant.before} before the library served categorical models"
@@ -1082,7 +1069,7 @@ def render(figures: Figures, options: Options) -> str:
     def target_cell(v: VariantFigures, s: SizeFigures) -> str:
         if s.rows != v.verdict_size:
             return "informative"
-        return f"<= {v.variant.target}: {'PASS' if s.ratio <= v.variant.target else 'FAIL'}"
+        return f"<= {v.variant.target}: {verdict(s.ratio <= v.variant.target)}"
 
     size_rows = "\n".join(
         f"| {v.variant.key} | {rows_label(s.rows)} | {s.subject.median_ms:,.1f} | "
@@ -1147,8 +1134,8 @@ def render(figures: Figures, options: Options) -> str:
         else "[...]"
     )
     return f"""## {TITLE}
-{quick_note}
-**{result}**: at {verdict_rows} rows median(handler) / median(floor) = {headline}. \
+{quick_note(options, "smaller row counts, so this is not the issue's figure")}
+**{verdict(f.passed)}**: at {verdict_rows} rows median(handler) / median(floor) = {headline}. \
 Warm calls never re-read the model: {"yes" if f.never_reloaded else "NO"}.
 
 | | |
@@ -1172,17 +1159,14 @@ so its file, catalog and checkpoints are part of the least work), and, for compa
 table in a database file holding nothing else (`{OWN_DATABASE}`). Both grow by N rows a \
 round like the subject's. At every row count the last batch's written predictions are \
 checked equal to the floor's |
-| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
-{platform.system()} {platform.machine()}; {load_note(f.loads)} |
-| Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, DuckDB \
-{duckdb.__version__}, pyarrow {pa.__version__}, NumPy {np.__version__}, pandas \
-{pd.__version__} |
+{machine_row(f.loads, LOAD_SAMPLES)}
+{versions_row("catboost", "duckdb", "pyarrow", "numpy", "pandas")}
 | Method | per model and row count, subject and both floors interleaved for the rounds \
 shown after {WARMUP_ROUNDS} warm-up, order rotated each round, GC collected then off while \
 timed; per model, sizes run in order {", ".join(rows_label(n) for n in f.plan.sizes)} on \
 one growing table; the models one after the other ({", ".join(by_key)}); whole run \
 {f.seconds:.0f} s |
-| Run | {when}, `.venv/bin/python -m bench{" --quick" if options.quick else ""}` |
+{run_row(NAME, options)}
 
 | Model | Rows | handler median ms | floor median ms | ratio (median) | ratio (min) | \
 CPU-time ratio | floor, own database, median ms | ratio to it | handler rows/s | rounds | \
@@ -1245,7 +1229,6 @@ Arrow before / peak | `ru_maxrss` | call s |
 
 def run(options: Options) -> Outcome:
     figures = measure(options)
-    result = "PASS" if figures.passed else "FAIL"
     per_model = "; ".join(
         f"{v.variant.key}: ratio {v.verdict.ratio:.2f} at {rows_label(v.verdict.rows)} rows "
         f"(target <= {v.variant.target}), "
@@ -1258,7 +1241,9 @@ def run(options: Options) -> Outcome:
         f"{v.cold_warm.warm.median_ms:.1f} ms"
         for v in figures.variants
     )
-    summary = f"{TITLE}: {result} {per_model}; {load_note(figures.loads)}"
+    summary = (
+        f"{TITLE}: {verdict(figures.passed)} {per_model}; {load_note(figures.loads, LOAD_SAMPLES)}"
+    )
     return Outcome(
         name=NAME,
         title=TITLE,

@@ -11,7 +11,8 @@ and ``opponent`` categorical among the 10 numeric features and 3% of training ro
 ``minutes_avg_last_5``, cached under ``bench/.work/``. Its profiled copy is the same model
 loaded, given the profile of its own training frame with the library's helper
 (``embed_profile(model, frame)``: decile bins of every number, the 30 commonest categories,
-the predictions' deciles) and saved again: the same trees, so the same predictions.
+the predictions' deciles) and saved again; its plain copy is the same model saved again
+without a profile (``train_model`` embeds one): the same trees, so the same predictions.
 Every ``App`` is embedded (DuckDB warehouse, local bucket) on a home of its own, with
 ``post_run_verification=False`` (the embedded bus would otherwise run the post-run verifier
 inside each handler call, where in production it is another function's Pub/Sub delivery),
@@ -55,7 +56,6 @@ from __future__ import annotations
 import gc
 import io
 import os
-import platform
 import tempfile
 import time
 import uuid
@@ -65,8 +65,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -86,14 +84,14 @@ from attribution.devtools.training import (
     feature_frame,
     synthetic_player_games,
 )
-from attribution.model_card.profile import TrainingProfile
+from attribution.model_card.profile import PROFILE_METADATA_KEY, TrainingProfile
 from attribution.profiles.building import embed_profile
 from attribution.verification.checks import CheckContext
 from attribution.verification.input_drift import CHECK, input_drift
 from attribution.verification.outcome import CheckResult, SystemVerdict
 from attribution.verification.verifier import Verifier
 from bench import Options, Outcome
-from bench.environment import BENCH_MODEL, cpu_model, spec_model
+from bench.environment import BENCH_MODEL, spec_model
 from bench.prediction_throughput import (
     GAME_DATE,
     WARMUP_ROUNDS,
@@ -102,9 +100,17 @@ from bench.prediction_throughput import (
     Variant,
     batch_request,
     checked_outcomes,
-    load_note,
     make_rows,
     rows_label,
+)
+from bench.section import (
+    load_note,
+    machine_row,
+    quick_note,
+    run_row,
+    trained_phrase,
+    verdict,
+    versions_row,
 )
 from bench.timing import AgainstFloor, Timing, interleaved
 
@@ -138,19 +144,32 @@ FULL = Plan(rows=100_000, rounds=31, verify_rows=500, days=365)
 QUICK = Plan(rows=10_000, rounds=5, verify_rows=500, days=365)
 
 
-def profiled_model(plain: Path, out: Path) -> TrainingProfile:
-    """Save the model at ``plain`` again as ``out`` with the profile of its own training
+def profiled_model(trained: Path, out: Path) -> TrainingProfile:
+    """Save the model at ``trained`` again as ``out`` with the profile of its own training
     frame (the rows ``train_model`` fit it on) in its metadata; the profile."""
     from catboost import CatBoostRegressor
 
     spec = MODEL.spec
     model = CatBoostRegressor()
-    model.load_model(str(plain))
+    model.load_model(str(trained))
     games = synthetic_player_games(spec.rows, seed=spec.seed)
     frame = feature_frame(games, MODEL.features, missing_share=spec.missing_share, seed=spec.seed)
     profile = embed_profile(model, frame)
     model.save_model(str(out))
     return profile
+
+
+def plain_model(trained: Path, out: Path) -> None:
+    """Save the model at ``trained`` again as ``out`` without the training profile
+    ``train_model`` put in its metadata."""
+    from catboost import CatBoostRegressor
+
+    model = CatBoostRegressor()
+    model.load_model(str(trained))
+    metadata = model.get_metadata()
+    if PROFILE_METADATA_KEY in metadata:
+        del metadata[PROFILE_METADATA_KEY]
+    model.save_model(str(out))
 
 
 def slate_table(count: int, seed: int) -> pa.Table:
@@ -377,17 +396,6 @@ def _verifier_app(
     return harness, harness.app.verifier(), int(held["n"])
 
 
-def _context(verifier: Verifier) -> CheckContext:
-    return CheckContext(
-        warehouse=verifier.warehouse,
-        registry=verifier.registry,
-        store_for=verifier.store_for,
-        settings=verifier.settings,
-        game_date=GAME_DATE,
-        system_id=SYSTEM_ID,
-    )
-
-
 def _drift_check(ctx: CheckContext) -> Callable[[], CheckResult]:
     return lambda: input_drift(ctx)
 
@@ -398,12 +406,14 @@ def measure(options: Options) -> Figures:
     plan = QUICK if options.quick else FULL
     rounds = options.rounds or plan.rounds
     work = options.work_dir / NAME
-    plain, trained = spec_model(MODEL.spec, work, label=NAME)
+    model_path, trained = spec_model(MODEL.spec, work, label=NAME)
     calls = WARMUP_ROUNDS + rounds
     with tempfile.TemporaryDirectory(dir=work, prefix="run-") as temporary:
         home = Path(temporary)
-        profiled = home / f"{plain.stem}-profiled.cbm"
-        profile = profiled_model(plain, profiled)
+        profiled = home / f"{model_path.stem}-profiled.cbm"
+        profile = profiled_model(model_path, profiled)
+        plain = home / f"{model_path.stem}-plain.cbm"
+        plain_model(model_path, plain)
         subject = create_harness(home / "profiled", profiled)
         floor = create_harness(home / "plain", plain)
         if subject.card.training_profile != profile or floor.card.training_profile is not None:
@@ -480,7 +490,10 @@ def measure(options: Options) -> Figures:
             raise RuntimeError(
                 f"the day's drift summed {figures['rows']} rows, {figures['batches']} batches"
             )
-        contexts = {"year": _context(year_verifier), "one": _context(one_verifier)}
+        contexts = {
+            "year": year_verifier.context(GAME_DATE, SYSTEM_ID),
+            "one": one_verifier.context(GAME_DATE, SYSTEM_ID),
+        }
         drift = interleaved(
             {key: _drift_check(ctx) for key, ctx in contexts.items()},
             rounds=rounds,
@@ -492,7 +505,7 @@ def measure(options: Options) -> Figures:
     return Figures(
         plan=plan,
         rounds=rounds,
-        model_path=plain,
+        model_path=model_path,
         trained_seconds=trained,
         trees=trees,
         profile_bytes=len(profile.compact_json().encode("utf-8")),
@@ -547,33 +560,17 @@ def _why(f: Figures) -> str:
 
 
 def render(figures: Figures, options: Options) -> str:
-    import catboost
-    import duckdb
-
     f = figures
     h, v = f.handler, f.verifier
-    result = "PASS" if f.passed else "FAIL"
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rows = rows_label(f.plan.rows)
-    quick_note = (
-        "\n**Quick run: smaller batches, so this is not the issue's figure.**\n"
-        if options.quick
-        else ""
-    )
     spec = MODEL.spec
-    trained = (
-        f"trained in {f.trained_seconds:.1f} s this run"
-        if f.trained_seconds is not None
-        else "reused from cache"
-    )
 
     def case_row(case: Case, subject: str, floor: str) -> str:
-        verdict = "PASS" if case.passed else "FAIL"
         return (
             f"| {case.label} | {subject} | {floor} | {case.subject.median_ms:,.1f} | "
             f"{case.floor.median_ms:,.1f} | {case.extra_ms:+,.1f} | **{case.ratio:.3f}** | "
             f"{case.min_ratio:.3f} | {case.cpu_ratio:.3f} | {case.subject.min_ms:,.1f} | "
-            f"{case.floor.min_ms:,.1f} | {f.rounds} | <= {case.target}: {verdict} |"
+            f"{case.floor.min_ms:,.1f} | {f.rounds} | <= {case.target}: {verdict(case.passed)} |"
         )
 
     case_rows = "\n".join(
@@ -602,8 +599,8 @@ def render(figures: Figures, options: Options) -> str:
         f"target <= {VERIFIER_TARGET}"
     )
     return f"""## {TITLE}
-{quick_note}
-**{result}**: {headline}.
+{quick_note(options, "smaller batches, so this is not the issue's figure")}
+**{verdict(f.passed)}**: {headline}.
 
 | | |
 |---|---|
@@ -612,7 +609,7 @@ def render(figures: Figures, options: Options) -> str:
 {f.model_path.stat().st_size:,} bytes `.cbm` (`TrainingSpec(categorical=True, \
 missing_share={spec.missing_share:g}, iterations={spec.iterations}, depth={spec.depth}, \
 rows={spec.rows:,}, seed={spec.seed})`, a `CatBoostRegressor` fit on a pandas DataFrame); \
-{trained} |
+{trained_phrase(f.trained_seconds)} |
 | Profile | `embed_profile(model, frame)` on the model's own {spec.rows:,}-row training \
 frame, saved again (same trees: the last batch's predictions of both handlers are equal); \
 {f.profile_features} features and the predictions, {f.bins_per_batch} bins, \
@@ -635,17 +632,14 @@ that day's own synthetic {f.plan.verify_rows}-row slate checked and scored as th
 does, written with `insert_rows` ({f.count_rows_held:,} count rows in all); floor: the \
 day's batch only. Checked: both `drift` results are the same, summing \
 {f.plan.verify_rows} rows of 1 batch |
-| Machine | {os.cpu_count()} cores (`os.cpu_count()`), {cpu_model()}, \
-{platform.system()} {platform.machine()}; {load_note(f.loads, LOAD_SAMPLES)} |
-| Versions | Python {platform.python_version()}, CatBoost {catboost.__version__}, DuckDB \
-{duckdb.__version__}, pyarrow {pa.__version__}, NumPy {np.__version__}, pandas \
-{pd.__version__} |
+{machine_row(f.loads, LOAD_SAMPLES)}
+{versions_row("catboost", "duckdb", "pyarrow", "numpy", "pandas")}
 | Method | each pair interleaved for {f.rounds} rounds after {WARMUP_ROUNDS} warm-up, \
 order rotated each round, GC collected then off while timed; one untimed \
 {rows_label(f.plan.first_rows)}-row batch per handler `App` first (the model loaded); the \
 counting stages and the `drift` check timed after, in {f.rounds} interleaved rounds of their \
 own; whole run {f.seconds:.0f} s |
-| Run | {when}, `.venv/bin/python -m bench --only {NAME}{" --quick" if options.quick else ""}` |
+{run_row(NAME, options)}
 
 | Case | subject | floor | subject median ms | floor median ms | subject - floor ms | \
 ratio (median) | ratio (min) | CPU-time ratio | subject min ms | floor min ms | rounds | \
@@ -673,10 +667,9 @@ of the same batch (the writes into the profiled `App`'s own warehouse):
 
 def run(options: Options) -> Outcome:
     figures = measure(options)
-    result = "PASS" if figures.passed else "FAIL"
     h, v = figures.handler, figures.verifier
     summary = (
-        f"{TITLE}: {result}: handler at {rows_label(figures.plan.rows)} rows "
+        f"{TITLE}: {verdict(figures.passed)}: handler at {rows_label(figures.plan.rows)} rows "
         f"{h.subject.median_ms:,.1f}/{h.floor.median_ms:,.1f} ms = {h.ratio:.3f} "
         f"(target <= {HANDLER_TARGET}, min-based {h.min_ratio:.3f}), counting alone "
         f"{figures.counting['write_profile_counts'].median_ms:.1f} ms; verifier "

@@ -105,8 +105,7 @@ def _body(card: ModelCard, expected: Sequence[Figure], realized: Sequence[Realiz
         lines.append("No results are graded yet.")
     for part in realized:
         lines += [
-            f"As {part.role}, games {part.first_game} to {part.last_game} "
-            f"({part.basis}):",
+            f"As {part.role}, games {part.first_game} to {part.last_game} ({part.basis}):",
             "",
             *(f"- {f.name}: {f.value:g}" for f in part.figures),
             "",
