@@ -30,7 +30,7 @@ from attribution.cli.waiting import Pending, add_wait_argument, await_function, 
 from attribution.clock import now_utc
 from attribution.comparison.compare import compare_models, evidence_document, evidence_summary
 from attribution.errors import PermanentError
-from attribution.history.ledger import Deployment
+from attribution.history.ledger import Deployment, entry_ends
 from attribution.limits import MAX_BATCH_ID_CHARS, check_batch_id, check_system_id
 from attribution.model_card.card import ModelCard
 from attribution.model_card.extraction import parse_timestamp
@@ -62,7 +62,9 @@ def add_parsers(sub: Any) -> None:
     _ledger_entry(retire, "it challenges", "it stops", "retired it")
     retire.set_defaults(handler=cmd_retire)
 
-    deployments = sub.add_parser("deployments", help="the deployment ledger")
+    deployments = sub.add_parser(
+        "deployments", help="the deployment ledger: each entry's role, term and when it ended"
+    )
     deployments.add_argument("--system-id", help="only this system's promotions")
     deployments.set_defaults(handler=cmd_deployments)
 
@@ -211,7 +213,8 @@ def _recorded(args: argparse.Namespace, deployment: Deployment, new: bool, verb:
 
 def cmd_deployments(app: App | None, args: argparse.Namespace) -> int:
     assert app is not None
-    rows = app.ledger.list(args.system_id)
+    entries = app.ledger.list(args.system_id)
+    rows = [{**row, "ended": end} for row, end in zip(entries, entry_ends(entries), strict=True)]
     if args.json:
         print_json(rows)
     else:
@@ -224,6 +227,7 @@ def cmd_deployments(app: App | None, args: argparse.Namespace) -> int:
                 "model_sha256",
                 "active_from",
                 "active_until",
+                "ended",
                 "deployed_by",
                 "note",
                 "evidence",

@@ -17,7 +17,7 @@ import builtins
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -179,6 +179,30 @@ class DeploymentLedger:
                     LedgerEntry(row["active_from"], Role.of(row["role"]), row["active_until"], card)
                 )
         return LedgerTimeline(entries)
+
+
+def entry_ends(rows: Sequence[Row]) -> builtins.list[datetime | None]:
+    """When each ledger row stopped being in force (None while it is, and for a retirement,
+    which is an end itself): a promotion at its system's next promotion, a challenge at its
+    term's end or its model's next entry for the system, whichever comes first."""
+    ends: builtins.list[datetime | None] = []
+    for row in rows:
+        later = [
+            r
+            for r in rows
+            if r["system_id"] == row["system_id"] and r["active_from"] > row["active_from"]
+        ]
+        role = Role.of(row["role"])
+        if role is Role.CHAMPION:
+            stops = [r["active_from"] for r in later if Role.of(r["role"]) is Role.CHAMPION]
+        elif role is Role.CHALLENGER:
+            stops = [r["active_from"] for r in later if r["model_sha256"] == row["model_sha256"]]
+            if row["active_until"] is not None:
+                stops.append(row["active_until"])
+        else:
+            stops = []
+        ends.append(min(stops, default=None))
+    return ends
 
 
 def _deployment(row: Row) -> Deployment:

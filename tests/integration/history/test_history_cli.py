@@ -63,6 +63,8 @@ def test_ledger_import_reports_what_it_imported_and_is_idempotent(
         history.old.model_file_name,
         history.new.model_file_name,
     ]
+    assert deployments[0]["ended"] == deployments[1]["active_from"] == "2026-02-02T22:00:00+00:00"
+    assert deployments[1]["ended"] is None
 
 
 def test_ledger_import_refuses_a_bad_file_with_exit_code_2_and_imports_nothing(

@@ -9,8 +9,10 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from attribution.batches.lineup import Role
 from attribution.clock import now_utc
 from attribution.comparison.compare import Comparison, compare_models
+from attribution.history.ledger import entry_ends
 from attribution.model_card.registry import CardRegistry
 from attribution.ports import Row, Warehouse
 from attribution.verification.input_drift import counted_drift
@@ -146,28 +148,14 @@ def _drift(warehouse: Warehouse, params: Row, settings: VerifierSettings) -> lis
 
 
 def ledger_segments(deployments: Sequence[Row], first: date, last: date) -> list[Segment]:
-    """Who held which role when, within ``first``..``last``: a champion until the next
-    champion entry, a challenger until its term ends or its model's next entry."""
-    entries = sorted(deployments, key=lambda d: d["active_from"])
+    """Who held which role when, within ``first``..``last`` (``entry_ends`` says until when)."""
     beyond = last + timedelta(days=1)
     segments = []
-    for index, entry in enumerate(entries):
-        later = entries[index + 1 :]
-        start = entry["active_from"].date()
-        if entry["role"] == "champion":
-            ends = [e["active_from"].date() for e in later if e["role"] == "champion"]
-        elif entry["role"] == "challenger":
-            ends = [
-                e["active_from"].date()
-                for e in later
-                if e["model_file_name"] == entry["model_file_name"]
-            ]
-            if entry["active_until"] is not None:
-                ends.append(entry["active_until"].date())
-        else:
-            continue  # retired: no longer scored
-        end = min([*ends, beyond])
-        start, end = max(start, first), min(end, beyond)
+    for entry, ended in zip(deployments, entry_ends(deployments), strict=True):
+        if Role.of(entry["role"]) is Role.RETIRED:
+            continue  # no longer scored
+        start = max(entry["active_from"].date(), first)
+        end = min(ended.date() if ended is not None else beyond, beyond)
         if start < end:
             segments.append(Segment(entry["model_file_name"], entry["role"], start, end))
     return segments
