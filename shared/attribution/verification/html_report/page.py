@@ -44,6 +44,7 @@ _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 960px; color: #24292f; }
 h1 { margin-bottom: 0.2rem; } .range { color: #57606a; margin-top: 0; }
+.note { background: #fff8c5; border-left: 3px solid #bf8700; padding: 0.4rem 0.6rem; }
 section { margin: 2rem 0; } section p { color: #57606a; max-width: 48rem; }
 table { border-collapse: collapse; font-size: 0.9rem; }
 th, td { border-bottom: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: left; }
@@ -110,6 +111,23 @@ def models_table(rows: Sequence[dict[str, Any]]) -> str:
     return f'<table id="models"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def ledger_note(data: ReportData) -> str | None:
+    """Why the page has no timeline, when it has none: no ledger entry in force on its days."""
+    if data.segments:
+        return None
+    if not data.deployments:
+        return "No timeline: the deployment ledger has no entry for this system."
+    first = min(data.deployments, key=lambda d: d["active_from"])
+    if first["active_from"].date() > data.last:
+        return (
+            f"No timeline: the ledger's first entry ({first['model_file_name']} as "
+            f"{first['role']} from {first['active_from']:%Y-%m-%d %H:%M}Z) came after these "
+            "game days, so their batches ran after the games (a backtest or a replay). Each "
+            "prediction's stamp still names the model that made it."
+        )
+    return "No timeline: no model held a role on these game days (every entry had ended)."
+
+
 def _panel(panel: Panel) -> str:
     return (
         f'<section id="panel-{panel.key}"><h2>{html.escape(panel.title)}</h2>'
@@ -122,6 +140,7 @@ def _panel(panel: Panel) -> str:
 
 def render_page(data: ReportData, panels: Sequence[Panel]) -> str:
     title = f"{data.system_id}: models, attribution and verdicts"
+    note = ledger_note(data)
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -134,6 +153,7 @@ def render_page(data: ReportData, panels: Sequence[Panel]) -> str:
             f"<h1>{html.escape(data.system_id)}</h1>",
             f'<p class="range">Game days {data.first} to {data.last}; written '
             f"{now_utc():%Y-%m-%d %H:%M}Z by <code>attribution report html</code>.</p>",
+            *([f'<p class="note" id="ledger-note">{html.escape(note)}</p>'] if note else []),
             '<section id="panel-models"><h2>Models over the range</h2>'
             "<p>What <code>attribution report models</code> says for the same days.</p>",
             models_table(data.models),
