@@ -103,6 +103,13 @@ def execution_log(app: App, batch_id: str) -> list[Row]:
     return query(app, "SELECT * FROM prediction_execution_log WHERE batch_id = @b", b=batch_id)
 
 
+def finished_run(app: App, batch_id: str) -> list[Row] | None:
+    """The batch's execution-log row once its run has ended (the row is written "running"
+    when the run starts), else None."""
+    rows = execution_log(app, batch_id)
+    return rows if rows and rows[0]["status"] != "running" else None
+
+
 def predictions(app: App, batch_id: str) -> list[Row]:
     return query(app, "SELECT * FROM player_prop_predictions WHERE batch_id = @b", b=batch_id)
 
@@ -172,7 +179,7 @@ def test_upload_card_batch_redelivery_and_verification_through_the_stack(
     request = inline_batch(batch_id, SYSTEM, DAY, slate_for(DAY, players=PLAYERS).rows)
     publisher = PubSubPublisher(project)
     publisher.publish(settings.prediction_batches_topic, request.encode(), {"batch_id": batch_id})
-    log = eventually(lambda: execution_log(user, batch_id) or None, what="the execution log row")
+    log = eventually(lambda: finished_run(user, batch_id), what="the run's end in the log")
     assert len(log) == 1 and log[0]["status"] == "success"
     assert log[0]["rows_written"] == PLAYERS and log[0]["model_card_id"] == card.card_id
     rows = predictions(user, batch_id)
@@ -290,7 +297,7 @@ def test_pubsub_push_subscription_drives_prediction_batch_under_functions_framew
         message_id = instance.publisher.publish(
             settings.prediction_batches_topic, request.encode(), {"origin": "e2e"}
         )
-        log = eventually(lambda: execution_log(instance, batch_id) or None, what="the log row")
+        log = eventually(lambda: finished_run(instance, batch_id), what="the run's end")
         assert log[0]["status"] == "success" and log[0]["rows_written"] == 10
         assert log[0]["model_card_id"] == outcome.card.card_id
         full = query(
