@@ -20,16 +20,22 @@ ZERO_SHARE = 1e-4
 
 
 def _distribution(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Counts as shares, along the last axis (a row of zeros stays zeros)."""
     array = np.asarray(values, dtype=np.float64)
-    total = array.sum()
-    return array / total if total > 0 else array
+    total = array.sum(axis=-1, keepdims=True)
+    return np.asarray(np.divide(array, total, out=np.zeros_like(array), where=total > 0))
+
+
+def psi_per_row(expected: Sequence[float] | np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """PSI of each row of ``actual`` (shares or counts) against ``expected``."""
+    e = np.maximum(_distribution(expected), ZERO_SHARE)
+    a = np.maximum(_distribution(actual), ZERO_SHARE)
+    return np.asarray(np.sum((a - e) * np.log(a / e), axis=-1))
 
 
 def psi(expected: Sequence[float] | np.ndarray, actual: Sequence[float] | np.ndarray) -> float:
     """PSI of ``actual`` against ``expected`` (shares or counts, in the same bin order)."""
-    e = np.maximum(_distribution(expected), ZERO_SHARE)
-    a = np.maximum(_distribution(actual), ZERO_SHARE)
-    return float(np.sum((a - e) * np.log(a / e)))
+    return float(psi_per_row(expected, np.asarray(actual, dtype=np.float64)))
 
 
 def js_distance(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndarray) -> float:
@@ -44,15 +50,18 @@ def js_distance(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndarray
     return float(np.sqrt(max((kl(p_) + kl(q_)) / 2, 0.0)))
 
 
+def g_per_row(expected: Sequence[float] | np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The G statistic of each row of ``counts`` against the shares ``expected``."""
+    c = np.asarray(counts, dtype=np.float64)
+    n = c.sum(axis=-1, keepdims=True)
+    e = np.maximum(_distribution(expected), ZERO_SHARE)
+    ratio = np.divide(c, n * e, out=np.ones_like(c), where=c > 0)
+    return np.asarray(2 * np.sum(c * np.log(ratio), axis=-1))
+
+
 def g_statistic(
     expected: Sequence[float] | np.ndarray, counts: Sequence[int] | np.ndarray
 ) -> float:
     """The likelihood-ratio (G) statistic of ``counts`` against the shares ``expected``: twice
     the sum of ``c ln(c / (n e))`` over the bins with counts, ``e`` floored at ``ZERO_SHARE``."""
-    c = np.asarray(counts, dtype=np.float64)
-    n = c.sum()
-    if n == 0:
-        return 0.0
-    e = np.maximum(_distribution(expected), ZERO_SHARE)
-    present = c > 0
-    return float(2 * np.sum(c[present] * np.log(c[present] / (n * e[present]))))
+    return float(g_per_row(expected, np.asarray(counts, dtype=np.float64)))

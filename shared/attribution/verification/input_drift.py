@@ -21,15 +21,28 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from attribution.batches.lineup import Role
 from attribution.model_card.card import ModelCard
-from attribution.model_card.profile import PREDICTION, CategoryShares, NumericBins
+from attribution.model_card.profile import (
+    PREDICTION,
+    CategoryShares,
+    NumericBins,
+    TrainingProfile,
+)
 from attribution.ports import Row
-from attribution.profiles.distance import g_statistic, js_distance, psi
+from attribution.profiles.distance import (
+    g_per_row,
+    g_statistic,
+    js_distance,
+    psi,
+    psi_per_row,
+)
 from attribution.verification.checks import CheckContext
 from attribution.verification.outcome import CheckResult, Status, overall
 from attribution.verification.settings import VerifierSettings
@@ -38,6 +51,7 @@ CHECK = "drift"
 CHANCE_Z = 3.09  # the normal quantile of 0.999
 MOVED_BINS_SHOWN = 3
 FEATURES_SHOWN = 3
+EPOCH = date(1970, 1, 1)  # day 0 of an Arrow date32
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,95 @@ def chance_limit(bins: int, rows: int) -> float:
     return float(quantile * (1 + (bins + 1) / (6 * rows)))
 
 
+def _judged(
+    name: str, kind: str, value: float, beyond_chance: bool, settings: VerifierSettings
+) -> Status:
+    if name in settings.drift_exempt_features and kind != PREDICTION:
+        return Status.INFO
+    if beyond_chance and value >= settings.drift_psi_fail:
+        return Status.FAIL
+    if beyond_chance and value >= settings.drift_psi_partial:
+        return Status.PARTIAL
+    return Status.PASS
+
+
+def _quantities(profile: TrainingProfile) -> list[tuple[str, NumericBins | CategoryShares]]:
+    """Every profiled quantity with its kind, the predictions last."""
+    found: list[tuple[str, NumericBins | CategoryShares]] = [(f.kind, f) for f in profile.features]
+    if profile.prediction is not None:
+        found.append((PREDICTION, profile.prediction))
+    return found
+
+
+def _counted_as(kind: str, quantity: NumericBins | CategoryShares) -> tuple[str, str]:
+    """The (feature_kind, feature) its counts are kept under."""
+    return kind, PREDICTION if kind == PREDICTION else quantity.name
+
+
+@dataclass(frozen=True)
+class DailyPsi:
+    """One model's PSI for one profiled quantity on one day, and how the check judges it."""
+
+    game_date: date
+    model_role: str
+    model_file_name: str
+    feature: str
+    kind: str
+    rows: int
+    psi: float
+    status: Status
+
+
+def psi_per_day(
+    counts: pa.Table,
+    card_for: Callable[[str], ModelCard | None],
+    settings: VerifierSettings,
+) -> list[DailyPsi]:
+    """What ``counted_drift`` says of PSI and status for each day of ``counts`` (a range as
+    ``profile_counts_per_day`` sums it, read as Arrow), in its order: each model's quantity
+    is one matrix of days by bins, its days' PSI and G computed at once."""
+    if counts.num_rows == 0:
+        return []
+    columns = counts.select(["model_role", "model_sha256", "feature_kind", "feature"]).to_pydict()
+    rows_of: dict[tuple[str, str], dict[tuple[str, str], list[int]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for index, (role, sha256, kind, feature) in enumerate(
+        zip(columns["model_role"], columns["model_sha256"], columns["feature_kind"],
+            columns["feature"], strict=True)
+    ):  # fmt: skip
+        rows_of[(role, sha256)][(kind, feature)].append(index)
+    day_numbers = counts["game_date"].cast(pa.int32()).to_numpy()
+    bin_index = counts["bin_index"].to_numpy()
+    row_count = counts["row_count"].to_numpy()
+    card_ids = counts["model_card_id"]
+    found: list[tuple[tuple[int, bool, str, str, int], DailyPsi]] = []
+    for (role, sha256), features in rows_of.items():
+        first = next(iter(features.values()))[0]
+        card = card_for(card_ids[first].as_py())
+        if card is None or card.training_profile is None:
+            continue
+        for order, (kind, quantity) in enumerate(_quantities(card.training_profile)):
+            taken = features.get(_counted_as(kind, quantity))
+            if not taken:
+                continue
+            days, day_of_row = np.unique(day_numbers[taken], return_inverse=True)
+            matrix = np.zeros((len(days), len(quantity.reference)), dtype=np.int64)
+            np.add.at(matrix, (day_of_row, bin_index[taken]), row_count[taken])
+            values = psi_per_row(quantity.reference, matrix).tolist()
+            gs = g_per_row(quantity.reference, matrix).tolist()
+            bins = matrix.shape[1]
+            for number, n, value, g in zip(
+                days.tolist(), matrix.sum(axis=1).tolist(), values, gs, strict=True
+            ):
+                day = EPOCH + timedelta(days=number)
+                status = _judged(quantity.name, kind, value, g >= chance_limit(bins, n), settings)
+                psi_day = DailyPsi(day, role, card.model_file_name, quantity.name, kind, n,
+                                   round(value, 4), status)  # fmt: skip
+                found.append(((number, role != Role.CHAMPION, role, sha256, order), psi_day))
+    return [psi_day for _, psi_day in sorted(found, key=lambda f: f[0])]
+
+
 def _feature_drift(
     profile: NumericBins | CategoryShares,
     kind: str,
@@ -138,17 +241,11 @@ def _feature_drift(
     value = psi(expected, counts)
     g = g_statistic(expected, counts)
     limit = chance_limit(len(counts), rows)
-    status = Status.PASS
-    if profile.name in settings.drift_exempt_features and kind != PREDICTION:
-        status = Status.INFO
-    elif g >= limit and value >= settings.drift_psi_fail:
-        status = Status.FAIL
-    elif g >= limit and value >= settings.drift_psi_partial:
-        status = Status.PARTIAL
+    status = _judged(profile.name, kind, value, g >= limit, settings)
     order = np.argsort(-np.abs(day - expected), kind="stable")[:MOVED_BINS_SHOWN]
+    labels = profile.labels
     moved = tuple(
-        MovedBin(profile.labels[i], round(float(expected[i]), 4), round(float(day[i]), 4))
-        for i in order
+        MovedBin(labels[i], round(float(expected[i]), 4), round(float(day[i]), 4)) for i in order
     )
     categorical = isinstance(profile, CategoryShares)
     return FeatureDrift(
@@ -203,14 +300,9 @@ def _model_drift(
         by_feature[(row["feature_kind"], row["feature"])][int(row["bin_index"])] = int(
             row["row_count"]
         )
-    quantities: list[tuple[str, NumericBins | CategoryShares]] = [
-        (f.kind, f) for f in profile.features
-    ]
-    if profile.prediction is not None:
-        quantities.append((PREDICTION, profile.prediction))
     features: list[FeatureDrift] = []
-    for kind, quantity in quantities:
-        counted = by_feature.get((kind, PREDICTION if kind == PREDICTION else quantity.name))
+    for kind, quantity in _quantities(profile):
+        counted = by_feature.get(_counted_as(kind, quantity))
         if not counted:
             continue
         counts = np.array([counted.get(i, 0) for i in range(len(quantity.reference))])

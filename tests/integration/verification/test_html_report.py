@@ -11,7 +11,9 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from altair.vegalite.v6.schema import core as vega_lite
 from browser import open_offline
 
 from attribution.cli.main import main
@@ -190,6 +192,21 @@ def test_the_promotion_is_marked_on_every_chart_over_game_days(
                       {"day": str(NEXT_DAY), "model_file_name": B_NAME}]  # fmt: skip
         assert all(values == promotions for values in rules), (panel, rules)
     assert "<link" not in text and "<script src" not in text
+
+
+def test_every_panel_s_spec_is_valid_vega_lite(
+    story: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The page writes its specs unvalidated (for speed); Vega-Lite's own schema holds them."""
+    page = tmp_path / "report.html"
+    write_page(capsys, page)
+    text = page.read_text()
+    validator = jsonschema.Draft7Validator(vega_lite.load_schema())
+    for panel in EVERY_PANEL:
+        spec = panel_spec(text, panel)
+        assert [e.message for e in validator.iter_errors(spec)] == [], panel
+        broken = {**spec, "width": "wide"}
+        assert not validator.is_valid(broken)
 
 
 def test_a_system_nobody_knows_is_refused_and_no_page_is_written(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -15,7 +14,7 @@ from attribution.comparison.compare import Comparison, compare_models
 from attribution.history.ledger import entry_ends
 from attribution.model_card.registry import CardRegistry
 from attribution.ports import Row, Warehouse
-from attribution.verification.input_drift import counted_drift
+from attribution.verification.input_drift import psi_per_day
 from attribution.verification.report import model_report
 from attribution.verification.settings import VerifierSettings
 from attribution.verification.stats import wilson_interval
@@ -125,25 +124,21 @@ def _with_return(row: Row) -> Row:
 
 
 def _drift(warehouse: Warehouse, params: Row, settings: VerifierSettings) -> list[Row]:
-    """Each day's ``report drift`` figures, from one query over the range."""
-    by_day: dict[date, list[Row]] = defaultdict(list)
-    for row in warehouse.query(sql("profile_counts_per_day"), params):
-        by_day[row["game_date"]].append(row)
+    """Each day's ``report drift`` PSI and status, from one query over the range."""
+    counts = warehouse.query_arrow(sql("profile_counts_per_day"), params)
     card_for = cache(CardRegistry(warehouse).get)  # once per model, not per model and day
     return [
         {
-            "game_date": day.isoformat(),
-            "model_role": model.model_role,
-            "model_file_name": model.model_file_name,
-            "feature": feature.feature,
-            "kind": feature.kind,
-            "rows": feature.rows,
-            "psi": feature.psi,
-            "status": feature.status.value,
+            "game_date": day.game_date.isoformat(),
+            "model_role": day.model_role,
+            "model_file_name": day.model_file_name,
+            "feature": day.feature,
+            "kind": day.kind,
+            "rows": day.rows,
+            "psi": day.psi,
+            "status": day.status.value,
         }
-        for day, counts in sorted(by_day.items())
-        for model in counted_drift(counts, card_for, settings)
-        for feature in model.features
+        for day in psi_per_day(counts, card_for, settings)
     ]
 
 

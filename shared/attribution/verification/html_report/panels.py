@@ -82,7 +82,9 @@ def _names_legend(columns: int | None = None) -> alt.Legend:
 
 
 def _values(rows: Sequence[dict[str, Any]]) -> alt.InlineData:
-    return alt.InlineData(values=list(rows))
+    # A tuple, not a list: Altair deep-copies lists at every step of building a chart, and a
+    # range's rows (60 days of drift, say) would be copied half a dozen times.
+    return alt.InlineData(values=tuple(rows))
 
 
 def day_marks(data: ReportData) -> list[alt.Chart]:
