@@ -555,7 +555,9 @@ def _why(f: Figures) -> str:
         f"`{PROFILE_COUNTS_TABLE}`) takes {v.extra_ms:+.1f} ms over the one-day verifier "
         f"({v.subject.median_ms:.1f} against {v.floor.median_ms:.1f} ms); its `drift` check "
         f"alone {d['year']:.1f} against {d['one']:.1f} ms (its query sums the day's "
-        f"{f.bins_per_batch} rows out of the year's)."
+        f"{f.bins_per_batch} rows out of the year's); the rest is the HTML report each "
+        "verification publishes, whose drift panel covers the page's days (60 by default, "
+        "`VERIFY_REPORT_DAYS`) where the one-day verifier's has a day."
     )
 
 

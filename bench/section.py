@@ -65,4 +65,5 @@ def run_row(name: str, options: Options) -> str:
     """When the section was written, and the command that runs its benchmark again."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     quick = " --quick" if options.quick else ""
-    return f"| Run | {when}, `.venv/bin/python -m bench --only {name}{quick}` |"
+    rounds = f" --rounds {options.rounds}" if options.rounds else ""
+    return f"| Run | {when}, `.venv/bin/python -m bench --only {name}{quick}{rounds}` |"
